@@ -1,0 +1,76 @@
+"""Config: the shipped files validate, bad ones are rejected with the key and expected type named."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+
+from amrcomp.settings import CONFIG_DIR, ConfigError, deep_merge, load_config, pruned_variants
+
+
+def write(tmp_path: Path, obj) -> Path:
+    path = tmp_path / "override.yaml"
+    path.write_text(yaml.safe_dump(obj))
+    return path
+
+
+@pytest.mark.parametrize("name", ["tiny.yaml", "paper.yaml"])
+def test_shipped_configs_validate(name):
+    config = load_config(CONFIG_DIR / name)
+    assert set(config["models"]) == {"model1", "model2"}
+
+
+def test_paper_config_has_the_papers_settings():
+    config = load_config(CONFIG_DIR / "paper.yaml")
+    assert config["dataset"]["frames_per_block"] * 11 * 20 == 220_000
+    assert config["dataset"]["split"] == {"train": 0.6, "val": 0.2, "test": 0.2}
+    for entry in config["models"].values():
+        train = entry["train"]
+        assert (train["epochs"], train["batch_size"], train["learning_rate"], train["beta_1"], train["beta_2"]) == (110, 256, 0.001, 0.9, 0.999)
+
+
+def test_deep_merge_keeps_sibling_keys():
+    config = load_config(CONFIG_DIR / "tiny.yaml")
+    assert config["models"]["model2"]["train"]["epochs"] == 1
+    assert config["models"]["model2"]["train"]["learning_rate"] == 0.001  # from the default file
+    assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"b": 3}}) == {"a": {"b": 3, "c": 2}}
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ({"dataset": {"sed": 1}}, "sed"),
+        ({"models": {"model1": {"train": {"epochs": "ten"}}}}, "'ten' is not of type 'integer'"),
+        ({"models": {"model1": {"train": {"epochs": "ten"}}}}, "['model1']['train']['epochs']"),
+        ({"prune": {"sparsities": [50, 120]}}, "120 is greater than the maximum of 99"),
+        ({"prune": {"sparsities": [0]}}, "0 is less than the minimum of 1"),
+        ({"quantize": {"dtypes": ["int4"]}}, "'int4' is not one of"),
+        ({"deploy": {"backends": ["openvino"]}}, "'openvino' is not one of"),
+        ({"dataset": {"source": "rml2020"}}, "'rml2020' is not one of"),
+    ],
+)
+def test_schema_rejections_name_the_problem(tmp_path, override, expected):
+    with pytest.raises(WorkflowError) as err:
+        load_config(write(tmp_path, override))
+    assert expected in str(err.value)
+
+
+def test_unknown_architecture_names_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"models\.model1\.arch: unknown architecture 'vgg'"):
+        load_config(write(tmp_path, {"models": {"model1": {"arch": "vgg"}}}))
+
+
+def test_table_variant_must_be_built(tmp_path):
+    with pytest.raises(ConfigError, match="tables.table5_variants: variant 'filters-50'"):
+        load_config(write(tmp_path, {"prune": {"methods": ["magnitude"]}}))
+
+
+def test_real_source_needs_a_path(tmp_path):
+    with pytest.raises(ConfigError, match="dataset.path"):
+        load_config(write(tmp_path, {"dataset": {"source": "rml2016.10a"}}))
+
+
+def test_pruned_variant_names():
+    assert pruned_variants({"methods": ["magnitude", "m_by_n", "filters"], "sparsities": [25, 75]}) == [
+        "magnitude-25", "magnitude-75", "m_by_n-50", "filters-25", "filters-75"]

@@ -1,0 +1,128 @@
+"""Training loop shared by baseline training and pruning fine-tunes.
+
+Adam with Table II settings, best-val_loss weights kept (the paper's checkpoint), learning-rate
+halving on plateaus and early stopping; tf.data with prefetch so the CPU never waits on input.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from amrcomp.frames import Split
+from amrcomp.tfsetup import keras
+
+
+def dataset(frames: Split, n_classes: int, batch_size: int, shuffle_seed: int | None):
+    """A prefetched tf.data pipeline of (frames (n,2,L,1), one-hot labels)."""
+    import tensorflow as tf
+
+    x = np.asarray(frames.x, dtype=np.float32)[..., None]
+    y = np.asarray(frames.labels, dtype=np.int64)
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda a, b: (a, tf.one_hot(b, n_classes)), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+class EpochLog(keras().callbacks.Callback):
+    """One log line per epoch (loss, accuracy, learning rate, seconds) and the history rows."""
+
+    def __init__(self, log: logging.Logger, total_epochs: int, tag: str):
+        super().__init__()
+        self.log, self.total, self.tag, self.rows = log, total_epochs, tag, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        lr = float(keras().backend.get_value(self.model.optimizer.learning_rate))
+        row = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - self._start, 3), "learning_rate": lr}
+        row.update({k: float(v) for k, v in logs.items() if k != "lr"})
+        self.rows.append(row)
+        metrics = " ".join(f"{k}={v:.4f}" for k, v in row.items() if k not in ("epoch", "seconds", "learning_rate"))
+        self.log.info("%s epoch %d/%d %s lr=%.2e (%.1fs)", self.tag, epoch + 1, self.total, metrics, lr, row["seconds"])
+
+
+class KeepBest(keras().callbacks.Callback):
+    """Keep the weights of the epoch with the lowest val_loss (ModelCheckpoint(save_best_only) in memory)."""
+
+    def __init__(self):
+        super().__init__()
+        self.best, self.best_epoch, self.weights = np.inf, 0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        val_loss = float((logs or {}).get("val_loss", np.inf))
+        if val_loss < self.best or self.weights is None:
+            self.best, self.best_epoch, self.weights = val_loss, epoch + 1, self.model.get_weights()
+
+
+def compile_model(model, settings: dict[str, Any]) -> None:
+    """Adam + categorical cross-entropy, as in Table II."""
+    optimizer = keras().optimizers.Adam(learning_rate=settings["learning_rate"], beta_1=settings["beta_1"], beta_2=settings["beta_2"])
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+
+
+def fit(model, train: Split, val: Split, n_classes: int, settings: dict[str, Any], log: logging.Logger, tag: str = "train", extra_callbacks: Sequence = (), recompile: bool = True) -> dict[str, Any]:
+    """Train in place, restore the best-val_loss weights; return history rows and what was actually used."""
+    if recompile:
+        compile_model(model, settings)
+    epochs = int(settings["epochs"])
+    seed = int(settings.get("seed", 0))
+    epoch_log, keep_best = EpochLog(log, epochs, tag), KeepBest()
+    callbacks = [*extra_callbacks, epoch_log, keep_best]
+    plateau = settings.get("reduce_lr")
+    if plateau:
+        callbacks.append(keras().callbacks.ReduceLROnPlateau(monitor="val_loss", factor=plateau["factor"], patience=plateau["patience"], min_lr=plateau["min_lr"], verbose=0))
+    if settings.get("early_stopping_patience"):
+        callbacks.append(keras().callbacks.EarlyStopping(monitor="val_loss", patience=settings["early_stopping_patience"], verbose=0))
+    log.info("%s: %d train / %d val frames, batch %d, up to %d epochs", tag, len(train), len(val), settings["batch_size"], epochs)
+    started = time.perf_counter()
+    model.fit(
+        dataset(train, n_classes, settings["batch_size"], seed),
+        validation_data=dataset(val, n_classes, settings["batch_size"], None),
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    if keep_best.weights is not None:
+        model.set_weights(keep_best.weights)
+    optimizer = model.optimizer.get_config()
+    used = {
+        "optimizer": type(model.optimizer).__name__,
+        "learning_rate": float(settings["learning_rate"]),
+        "beta_1": float(optimizer.get("beta_1", settings["beta_1"])),
+        "beta_2": float(optimizer.get("beta_2", settings["beta_2"])),
+        "loss": model.loss if isinstance(model.loss, str) else type(model.loss).__name__,
+        "batch_size": int(settings["batch_size"]),
+        "epochs_max": epochs,
+        "epochs_run": len(epoch_log.rows),
+        "best_epoch": keep_best.best_epoch,
+        "best_val_loss": float(keep_best.best),
+        "train_frames": len(train),
+        "seconds": round(time.perf_counter() - started, 3),
+        "samples_per_second": round(len(train) * len(epoch_log.rows) / max(sum(r["seconds"] for r in epoch_log.rows), 1e-9), 1),
+    }
+    log.info("%s done: %d epochs, best val_loss %.4f at epoch %d", tag, used["epochs_run"], used["best_val_loss"], used["best_epoch"])
+    return {"history": epoch_log.rows, "used": used}
+
+
+def save_model(model, path) -> None:
+    """Save a .keras file atomically (a killed job never leaves a loadable half-file)."""
+    from amrcomp.atomic import atomic_path
+
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def load_model(path, custom_objects: dict | None = None):
+    """Load a .keras artifact, naming the file when it is corrupt."""
+    try:
+        return keras().models.load_model(path, compile=False, custom_objects=custom_objects)
+    except Exception as err:  # noqa: BLE001 - any loader failure means a bad artifact
+        raise ValueError(f"cannot load model {path} ({err}); delete it and re-run the rule that makes it") from err
