@@ -74,3 +74,13 @@ def test_real_source_needs_a_path(tmp_path):
 def test_pruned_variant_names():
     assert pruned_variants({"methods": ["magnitude", "m_by_n", "filters"], "sparsities": [25, 75]}) == [
         "magnitude-25", "magnitude-75", "m_by_n-50", "filters-25", "filters-75"]
+
+
+def test_every_generator_parameter_is_settable_from_config(tmp_path):
+    import dataclasses
+
+    from amrcomp.data.synthetic import GeneratorParams
+
+    defaults = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default for f in dataclasses.fields(GeneratorParams)}
+    config = load_config(write(tmp_path, {"dataset": {"synthetic": defaults}}))
+    assert GeneratorParams.from_dict(config["dataset"]["synthetic"]) == GeneratorParams()

@@ -117,7 +117,7 @@ def save_model(model, path) -> None:
     from amrcomp.atomic import atomic_path
 
     with atomic_path(path, suffix=".keras") as tmp:
-        model.save(tmp)
+        model.save(tmp, include_optimizer=False)
 
 
 def load_model(path, custom_objects: dict | None = None):

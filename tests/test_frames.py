@@ -1,0 +1,105 @@
+"""Split per (class, SNR) block, split storage, evaluation record and atomic writes."""
+
+import json
+
+import numpy as np
+import pytest
+
+from amrcomp import frames as frames_io
+from amrcomp.atomic import atomic_path, write_json
+from amrcomp.data.split import split_blocks
+from amrcomp.evaluate import evaluate, summarise
+
+
+def blocks(n_classes=3, snrs=(-10, 0, 10), per_block=10):
+    labels = np.repeat(np.arange(n_classes), len(snrs) * per_block)
+    snr = np.tile(np.repeat(snrs, per_block), n_classes)
+    return labels, snr
+
+
+def test_split_counts_per_block_and_disjoint():
+    labels, snr = blocks(per_block=10)
+    parts = split_blocks(labels, snr, (0.6, 0.2, 0.2), seed=2016)
+    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(len(labels)))
+    for name, expected in (("train", 6), ("val", 2), ("test", 2)):
+        idx = parts[name]
+        for c in range(3):
+            for s in (-10, 0, 10):
+                assert np.sum((labels[idx] == c) & (snr[idx] == s)) == expected
+
+
+def test_split_is_seeded():
+    labels, snr = blocks()
+    a = split_blocks(labels, snr, (0.6, 0.2, 0.2), seed=1)
+    b = split_blocks(labels, snr, (0.6, 0.2, 0.2), seed=1)
+    c = split_blocks(labels, snr, (0.6, 0.2, 0.2), seed=2)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["train"], c["train"])
+
+
+def test_bad_fractions_are_refused():
+    labels, snr = blocks()
+    with pytest.raises(ValueError, match="sum to 1"):
+        split_blocks(labels, snr, (0.6, 0.3, 0.3), seed=0)
+
+
+def test_split_roundtrip_and_hash(tmp_path):
+    rng = np.random.default_rng(0)
+    split = frames_io.Split(x=rng.standard_normal((5, 2, 128)).astype(np.float32), labels=np.arange(5), snr=np.zeros(5, dtype=np.int64))
+    for name in frames_io.SPLITS:
+        frames_io.write_split(tmp_path, name, split)
+    loaded = frames_io.load_split(tmp_path, "test")
+    assert isinstance(loaded.x, np.memmap)
+    assert np.array_equal(loaded.x, split.x) and loaded.model_input().shape == (5, 2, 128, 1)
+    h1 = frames_io.content_hash({s: split for s in frames_io.SPLITS})
+    changed = frames_io.Split(x=split.x + 1e-7, labels=split.labels, snr=split.snr)
+    assert h1 != frames_io.content_hash({**{s: split for s in frames_io.SPLITS}, "val": changed})
+
+
+def test_missing_and_truncated_split_files_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="test_x.npy is missing"):
+        frames_io.load_split(tmp_path, "test")
+    split = frames_io.Split(x=np.zeros((50, 2, 128), np.float32), labels=np.zeros(50, np.int64), snr=np.zeros(50, np.int64))
+    frames_io.write_split(tmp_path, "test", split)
+    path = tmp_path / "test_x.npy"
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(ValueError, match="test_x.npy is corrupt or truncated"):
+        frames_io.load_split(tmp_path, "test", mmap=False)
+
+
+def test_evaluation_record():
+    labels = np.array([0, 0, 1, 1])
+    snr = np.array([-10, 10, -10, 10])
+    record = summarise(labels, snr, np.array([0, 1, 1, 1]), ["A", "B"])
+    assert record["accuracy"] == 0.75
+    assert record["accuracy_per_snr"] == {"-10": 1.0, "10": 0.5}
+    assert record["confusion"] == [[1, 1], [0, 2]]
+    assert record["confusion_per_snr"]["10"] == [[0, 1], [0, 1]]
+
+
+def test_evaluate_batches_and_rejects_nan():
+    split = frames_io.Split(x=np.zeros((7, 2, 128), np.float32), labels=np.ones(7, np.int64), snr=np.zeros(7, np.int64))
+    seen = []
+
+    def predict(x):
+        seen.append(len(x))
+        return np.tile([0.0, 1.0], (len(x), 1))
+
+    assert evaluate(predict, split, ["A", "B"], batch_size=3)["accuracy"] == 1.0
+    assert seen == [3, 3, 1]
+    with pytest.raises(ValueError, match="non-finite"):
+        evaluate(lambda x: np.full((len(x), 2), np.nan), split, ["A", "B"])
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    target = tmp_path / "a.json"
+    write_json(target, {"v": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text('{"v": 2, "trunc')
+            raise RuntimeError("killed mid-write")
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+    with pytest.raises(ValueError):
+        write_json(target, {"v": float("nan")})
+    assert json.loads(target.read_text()) == {"v": 1}

@@ -1,0 +1,130 @@
+"""Pruning stage (Table III): one variant '{method}-{sparsity}' of one trained baseline.
+
+Three methods, all fine-tuned from the baseline and saved as plain tf_keras models (no custom
+objects, loadable by every later stage):
+- magnitude: tfmot unstructured low-magnitude pruning (the paper's method), `unstructured.py`;
+- m_by_n:    tfmot 2:4 sparsity along the input dimension, `unstructured.py`;
+- filters:   structured L1-norm filter/unit removal giving a genuinely smaller model, `filters.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from amrcomp.frames import Split
+
+METHODS = ("magnitude", "m_by_n", "filters")
+M_BY_N = (2, 4)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A pruned variant: method and target sparsity in percent."""
+
+    method: str
+    sparsity: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.method}-{self.sparsity}"
+
+    @property
+    def fraction(self) -> float:
+        return self.sparsity / 100.0
+
+
+def parse_variant(name: str) -> Variant:
+    """'magnitude-50' -> Variant('magnitude', 50); rejects names the prune stage cannot build."""
+    match = re.fullmatch(r"(magnitude|m_by_n|filters)-(\d+)", name)
+    if not match:
+        raise ValueError(f"pruned variant {name!r} is not '<method>-<sparsity>' with method in {METHODS} (e.g. magnitude-50)")
+    variant = Variant(match.group(1), int(match.group(2)))
+    if not 1 <= variant.sparsity <= 99:
+        raise ValueError(f"pruned variant {name!r}: sparsity must be 1..99 percent (prune.sparsities)")
+    if variant.method == "m_by_n" and variant.sparsity != 50:
+        raise ValueError(f"pruned variant {name!r}: 2:4 sparsity is always 50 %; use m_by_n-50")
+    return variant
+
+
+def finetune_settings(finetune: dict[str, Any], seed: int, beta_1: float = 0.9, beta_2: float = 0.999) -> dict[str, Any]:
+    """Settings for `amrcomp.train.fit`: prune.finetune plus the baseline's seed and Adam betas.
+
+    No learning-rate schedule or early stopping: the paper fine-tunes a fixed number of epochs.
+    """
+    return {
+        "epochs": int(finetune["epochs"]),
+        "batch_size": int(finetune["batch_size"]),
+        "learning_rate": float(finetune["learning_rate"]),
+        "beta_1": float(beta_1),
+        "beta_2": float(beta_2),
+        "seed": int(seed),
+    }
+
+
+def fresh_copy(model):
+    """An uncompiled copy with new layers: the saved file holds no optimizer state (which would
+    triple a fine-tuned file's size) and no layer is shared with the baseline or the wrappers."""
+    from amrcomp.tfsetup import keras
+
+    copy = keras().models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def prune_variant(
+    model,
+    variant: Variant,
+    train: Split,
+    val: Split,
+    n_classes: int,
+    finetune: dict[str, Any],
+    log: logging.Logger,
+    skip_layers: Iterable[str] = (),
+    frequency: int = 100,
+):
+    """Prune and fine-tune `model` (a loaded baseline); return (stripped model, report dict).
+
+    The report holds method, target, per-layer rows (achieved sparsity or units kept, or why a
+    layer was left alone), cost totals before/after, and the fine-tune history and settings.
+    """
+    from amrcomp.models.cost import layer_costs, totals
+    from amrcomp.train import fit
+
+    skip = set(skip_layers)
+    unknown = skip - {layer.name for layer in model.layers}
+    if unknown:
+        raise ValueError(f"prune.skip_layers names layers {sorted(unknown)} that model {model.name!r} does not have; its layers: {[l.name for l in model.layers]}")
+    before = totals(layer_costs(model))
+
+    def tune(net, callbacks=()):
+        return fit(net, train, val, n_classes, finetune, log, tag=f"finetune {variant.name}", extra_callbacks=callbacks)
+
+    if variant.method == "filters":
+        from amrcomp.prune.filters import prune_filters
+
+        pruned, rows, result = prune_filters(model, variant.fraction, skip, tune, log)
+        settings: dict[str, Any] = {"criterion": "L1 norm of each filter/unit", "output_layer_kept": True}
+    else:
+        from amrcomp.prune.unstructured import prune_unstructured
+
+        m_by_n = M_BY_N if variant.method == "m_by_n" else None
+        pruned, rows, result, settings = prune_unstructured(model, variant.fraction, frequency, skip, m_by_n, tune, log)
+    pruned = fresh_copy(pruned)
+    after = totals(layer_costs(pruned))
+    report = {
+        "method": variant.method,
+        "variant": variant.name,
+        "target_sparsity": variant.fraction,
+        "layers": rows,
+        "pruned_layers": [r["layer"] for r in rows if r["pruned"]],
+        "not_pruned": {r["layer"]: r["reason"] for r in rows if not r["pruned"]},
+        "totals_before": before,
+        "totals_after": after,
+        "settings": {**settings, "skip_layers": sorted(skip), "finetune": finetune},
+        "finetune": result["used"],
+        "history": result["history"],
+    }
+    return pruned, report
