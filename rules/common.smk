@@ -112,5 +112,130 @@ def table_files(name):
 
 
 def all_targets():
-    """Default target: the last stage built (every table once the tables stage exists)."""
-    return baseline_evaluations()
+    """Default target: every table, every figure and the summary (and all they need)."""
+    return [
+        *(path for name in TABLE_NAMES for path in table_files(name)),
+        *figure_targets(),
+        "results/figures/data",
+        "results/summary.md",
+    ]
+
+
+# --- Tables stage: exactly what each table, figure and the summary reads. ---
+
+TABLE_NAMES = [
+    "table1",
+    "table2",
+    "table3",
+    "table4",
+    "table5",
+    "table_energy",
+    "table_energy_layers",
+]
+
+
+def training_summaries():
+    return expand("results/models/{model}/train.json", model=MODELS)
+
+
+def model_keras_evaluations(model):
+    """Keras evaluations of every variant of one model (its accuracy-vs-SNR figure)."""
+    return expand(
+        "results/eval/{model}/{variant}-fp32.json", model=[model], variant=VARIANTS
+    )
+
+
+def table4_tflite_evaluations(model=None):
+    """TFLite evaluations of the Table IV variants at every quantize dtype (of one model or all)."""
+    return expand(
+        "results/eval/tflite/{model}/{variant}-{dtype}.json",
+        model=[model] if model else MODELS,
+        variant=config["tables"]["table4_variants"],
+        dtype=TFLITE_DTYPES,
+    )
+
+
+def table4_keras_evaluations():
+    return expand(
+        "results/eval/{model}/{variant}-fp32.json",
+        model=MODELS,
+        variant=config["tables"]["table4_variants"],
+    )
+
+
+def table5_keras_evaluations():
+    """Keras evaluations of the Table V variants (their MACs and nonzero parameters)."""
+    return expand(
+        "results/eval/{model}/{variant}-fp32.json",
+        model=MODELS,
+        variant=TABLE5_VARIANTS,
+    )
+
+
+def table5_prune_summaries():
+    """Prune summaries of the pruned Table V variants (parameters before pruning)."""
+    return expand(
+        "results/models/{model}/pruned-{variant}.json",
+        model=MODELS,
+        variant=[v for v in TABLE5_VARIANTS if v != "baseline"],
+    )
+
+
+def energy_accuracy_evaluations():
+    """TFLite evaluations giving the accuracy beside each non-fp32 energy dtype (fp32 is Keras)."""
+    from amrcomp.tables.build import ENERGY_ACCURACY_SOURCE
+
+    sources = [ENERGY_ACCURACY_SOURCE[d] for d in ENERGY_DTYPES]
+    return expand(
+        "results/eval/tflite/{model}/{variant}-{dtype}.json",
+        model=MODELS,
+        variant=VARIANTS,
+        dtype=[dtype for kind, dtype in sources if kind == "tflite"],
+    )
+
+
+def finetune_histories(model):
+    return expand(
+        "results/models/{model}/pruned-{variant}.history.csv",
+        model=[model],
+        variant=PRUNED_VARIANTS,
+    )
+
+
+def figure_targets():
+    """PNG and SVG of every figure."""
+    stems = [
+        *expand("accuracy_snr_{model}", model=MODELS),
+        *expand("training_{model}", model=MODELS),
+        *expand(
+            "confusion_{model}_{variant}",
+            model=MODELS,
+            variant=list(dict.fromkeys(["baseline", *TABLE5_VARIANTS])),
+        ),
+        "tradeoff_size",
+        "tradeoff_energy",
+        "tradeoff_throughput",
+    ]
+    return [f"results/figures/{stem}.{ext}" for stem in stems for ext in ("png", "svg")]
+
+
+def quantize_calibration_data(wildcards):
+    """The training split, read by int8 TFLite conversions only (representative data)."""
+    return split_files("train") if wildcards.dtype == "int8" else []
+
+
+def quantize_calibration(wildcards):
+    """Calibration settings of int8 conversions only: editing them re-runs no other dtype."""
+    if wildcards.dtype != "int8":
+        return {}
+    return {
+        "frames": config["quantize"]["calibration_frames"],
+        "seed": config["quantize"].get("calibration_seed", 2016),
+    }
+
+
+def energy_settings(wildcards):
+    """qtools settings of one dtype: editing another dtype's accumulator re-runs nothing."""
+    from amrcomp.energy import settings_for
+
+    return settings_for(config["energy"], wildcards.dtype)

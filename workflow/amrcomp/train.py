@@ -116,8 +116,12 @@ def save_model(model, path) -> None:
     """Save a .keras file atomically (a killed job never leaves a loadable half-file)."""
     from amrcomp.atomic import atomic_path
 
+    # An uncompiled copy: the file holds weights only, not Adam's state (3x the weights' size),
+    # so baseline and pruned file sizes compare like for like.
+    bare = keras().models.clone_model(model)
+    bare.set_weights(model.get_weights())
     with atomic_path(path, suffix=".keras") as tmp:
-        model.save(tmp, include_optimizer=False)
+        bare.save(tmp)
 
 
 def load_model(path, custom_objects: dict | None = None):

@@ -1,0 +1,195 @@
+"""ONNX export: fp32 equivalence with Keras, fp16 types, QDQ int8 structure, the checks that fail a rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from amrcomp import tfsetup
+
+tfsetup.configure(2, 0)
+
+import onnx  # noqa: E402
+from onnx import TensorProto, numpy_helper  # noqa: E402
+
+from amrcomp import export  # noqa: E402
+from amrcomp.bench.onnxrt import onnx_predictor  # noqa: E402
+from amrcomp.models import build_model  # noqa: E402
+
+N_FRAMES = 96
+
+
+@pytest.fixture(scope="module")
+def frames() -> np.ndarray:
+    """Random frames (n, 2, 128, 1) with unit L1 norm per frame, like the data set's."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(N_FRAMES, 2, 128)).astype(np.float32)
+    x /= np.abs(x).sum(axis=(1, 2), keepdims=True)
+    return x[..., None]
+
+
+@pytest.fixture(scope="module", params=["oshea_cnn2", "tekbiyik"])
+def model(request):
+    """Each architecture, narrowed so the suite stays fast, random (seeded) weights and nonzero biases."""
+    tfsetup.configure(2, 0)
+    small = {"oshea_cnn2": {"filters": (8, 8), "dense_units": 32}, "tekbiyik": {"filters": (16, 8, 8, 8), "dense_units": 16}}
+    m = build_model(request.param, **small[request.param])
+    rng = np.random.default_rng(0)
+    m.set_weights([w + rng.normal(0, 0.05, w.shape).astype(w.dtype) if w.ndim == 1 else w for w in m.get_weights()])
+    return m
+
+
+@pytest.fixture(scope="module")
+def keras_predict(model):
+    return lambda x: model(x, training=False).numpy()
+
+
+@pytest.fixture(scope="module")
+def exported(model, frames, tmp_path_factory):
+    """fp32, fp16 and both int8 schemes of one model."""
+    out = tmp_path_factory.mktemp("onnx")
+    paths = {"fp32": out / "m-fp32.onnx", "fp16": out / "m-fp16.onnx"}
+    export.keras_to_onnx(model, paths["fp32"], opset=17)
+    export.save_onnx(export.to_float16(onnx.load(str(paths["fp32"]))), paths["fp16"])
+    for scheme in export.INT8_SCHEMES:
+        paths[f"int8-{scheme}"] = out / f"m-int8-{scheme}.onnx"
+        export.quantize_int8(paths["fp32"], paths[f"int8-{scheme}"], frames[:64], "minmax", scheme, batch_size=16)
+    return paths
+
+
+def initializer(model: onnx.ModelProto, name: str) -> np.ndarray:
+    return next(numpy_helper.to_array(t) for t in model.graph.initializer if t.name == name)
+
+
+def test_fp32_matches_keras(exported, keras_predict, frames):
+    figures = export.compare(keras_predict, onnx_predictor(exported["fp32"], 2), frames, batch_size=40)
+    assert figures["max_abs_diff"] < 1e-4
+    assert figures["agreement"] == 1.0
+    assert export.verdict("fp32", figures, 0.95)["passed"] is True
+
+
+def test_fp32_has_iq_input_with_dynamic_batch(exported):
+    graph = onnx.load(str(exported["fp32"])).graph
+    (inp,) = graph.input
+    dims = inp.type.tensor_type.shape.dim
+    assert inp.name == "iq"
+    assert not dims[0].HasField("dim_value") and [d.dim_value for d in dims[1:]] == [2, 128, 1]
+    predict = onnx_predictor(exported["fp32"], 1)
+    assert predict(np.zeros((1, 2, 128, 1), np.float32)).shape == (1, 11)
+    assert predict(np.zeros((37, 2, 128, 1), np.float32)).shape == (37, 11)
+
+
+def test_fp32_check_fails_with_numbers(keras_predict, frames):
+    drifted = lambda x: keras_predict(x) + 3e-4  # noqa: E731
+    figures = export.compare(keras_predict, drifted, frames)
+    with pytest.raises(export.ExportCheckFailed, match=r"fp32 ONNX export differs .* 96 test frames: max \|softmax diff\| 0.0003 >= 0.0001"):
+        export.verdict("fp32", figures, 0.95)
+
+
+def test_agreement_check_fails_with_numbers(keras_predict, frames):
+    shuffled = lambda x: np.roll(keras_predict(x), 1, axis=1)  # noqa: E731 - every argmax moves
+    figures = export.compare(keras_predict, shuffled, frames)
+    assert figures["agreement"] == 0.0
+    with pytest.raises(export.ExportCheckFailed, match=r"int8 .* class agreement 0.0000 < deploy.agreement_min 0.95"):
+        export.verdict("int8", figures, 0.95)
+
+
+def test_fp16_weights_are_half_and_io_stays_float(exported):
+    proto = onnx.load(str(exported["fp16"]))
+    graph = proto.graph
+    float_types = {t.data_type for t in graph.initializer} & {TensorProto.FLOAT, TensorProto.FLOAT16}
+    assert float_types == {TensorProto.FLOAT16}
+    assert [i.type.tensor_type.elem_type for i in graph.input] == [TensorProto.FLOAT]
+    assert [o.type.tensor_type.elem_type for o in graph.output] == [TensorProto.FLOAT]
+    first, last = graph.node[0], graph.node[-1]
+    assert (first.op_type, first.input[0]) == ("Cast", "iq")
+    assert last.op_type == "Cast" and last.output[0] == graph.output[0].name
+    # internal tensors are float16 after re-inference
+    internal = {v.type.tensor_type.elem_type for v in graph.value_info}
+    assert TensorProto.FLOAT not in internal and TensorProto.FLOAT16 in internal
+
+
+def test_fp16_matches_keras_closely(exported, keras_predict, frames):
+    figures = export.compare(keras_predict, onnx_predictor(exported["fp16"], 2), frames)
+    assert figures["max_abs_diff"] < 5e-3
+    assert export.verdict("fp16", figures, 0.9)["passed"] is True
+
+
+def test_int8_is_qdq_with_per_channel_weights(exported, model):
+    for scheme in export.INT8_SCHEMES:
+        proto = onnx.load(str(exported[f"int8-{scheme}"]))
+        ops = [n.op_type for n in proto.graph.node]
+        assert ops.count("QuantizeLinear") >= 3 and ops.count("DequantizeLinear") >= 6, (scheme, ops)
+        assert "Conv" in ops and ({"MatMul", "Gemm"} & set(ops))
+        conv = next(n for n in proto.graph.node if n.op_type == "Conv")
+        weight_dq = next(n for n in proto.graph.node if n.output[0] == conv.input[1])
+        assert weight_dq.op_type == "DequantizeLinear"
+        assert initializer(proto, weight_dq.input[0]).dtype == np.int8
+        n_filters = model.get_layer("conv1").filters
+        assert initializer(proto, weight_dq.input[1]).shape == (n_filters,)  # one scale per output channel
+
+
+def test_int8_schemes_differ_as_backends_need(exported):
+    def activation_zero_points(path):
+        proto = onnx.load(str(path))
+        return [initializer(proto, n.input[2]) for n in proto.graph.node if n.op_type == "QuantizeLinear"]
+
+    def bias_dq_types(path):
+        proto = onnx.load(str(path))
+        inits = {t.name: t.data_type for t in proto.graph.initializer}
+        return {inits[n.input[0]] for n in proto.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits}
+
+    trt = activation_zero_points(exported["int8-tensorrt"])
+    assert all(z.dtype == np.int8 and np.all(z == 0) for z in trt)  # symmetric int8 activations
+    assert TensorProto.INT32 not in bias_dq_types(exported["int8-tensorrt"])  # float biases
+    ort = activation_zero_points(exported["int8-onnxruntime"])
+    assert all(z.dtype == np.uint8 for z in ort)
+    assert TensorProto.INT32 in bias_dq_types(exported["int8-onnxruntime"])
+
+
+def test_int8_runs_and_mostly_agrees(exported, keras_predict, frames):
+    for scheme in export.INT8_SCHEMES:
+        figures = export.compare(keras_predict, onnx_predictor(exported[f"int8-{scheme}"], 2), frames)
+        assert figures["agreement"] >= 0.8, (scheme, figures)
+        assert figures["max_abs_diff"] > 0  # quantised: not bit-identical
+
+
+def test_check_export_records_unverified_when_ort_refuses(tmp_path, keras_predict, frames):
+    """A dtype ORT's CPU provider cannot run is recorded as unverified (fp16/int8), never passed."""
+    from onnx import helper
+
+    node = helper.make_node("Conv", ["x", "w"], ["y"])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 3, 3])], [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)], [numpy_helper.from_array(np.ones((1, 1, 1, 1)), "w")])
+    path = tmp_path / "double.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    record = export.check_export(keras_predict, path, "fp16", frames, 0.95, 1)
+    assert record["status"] == "unverified" and record["passed"] is None
+    assert "NOT_IMPLEMENTED" in record["message"]
+    from amrcomp.bench.errors import BackendUnsupported
+
+    with pytest.raises(BackendUnsupported):
+        export.check_export(keras_predict, path, "fp32", frames, 0.95, 1)
+
+
+def test_calibration_frames_are_seeded_and_bounded():
+    x = np.arange(50 * 2 * 4, dtype=np.float32).reshape(50, 2, 4)
+    a, b = export.calibration_frames(x, 10, 7), export.calibration_frames(x, 10, 7)
+    assert a.shape == (10, 2, 4, 1) and np.array_equal(a, b)
+    assert not np.array_equal(a, export.calibration_frames(x, 10, 8))
+    assert export.calibration_frames(x, 500, 7).shape[0] == 50
+    with pytest.raises(ValueError, match="training split is empty"):
+        export.calibration_frames(x[:0], 10, 7)
+
+
+def test_bad_calibration_method_is_named(exported, frames, tmp_path):
+    with pytest.raises(ValueError, match="deploy.calibration.method: unknown 'kl'"):
+        export.quantize_int8(exported["fp32"], tmp_path / "x.onnx", frames, "kl", "onnxruntime")
+
+
+@pytest.mark.parametrize("method", ["entropy", "percentile"])
+def test_histogram_calibration_methods(exported, keras_predict, frames, tmp_path, method):
+    path = tmp_path / f"{method}.onnx"
+    settings = export.quantize_int8(exported["fp32"], path, frames[:32], method, "onnxruntime", batch_size=16)
+    assert settings["calibration_method"] == method and settings["calibration_frames"] == 32
+    figures = export.compare(keras_predict, onnx_predictor(path, 1), frames)
+    assert figures["agreement"] >= 0.5 and "QuantizeLinear" in export.op_counts(path)

@@ -1,0 +1,223 @@
+"""Cluster runs: the tiny DAG submitted through profiles/slurm runs every job as a SLURM job and
+gives the local run's results; the profiles put their resources on every job.
+
+The cluster test needs a reachable SLURM controller (`bash .ci/start-slurm.sh` starts a
+single-node one). Without one it is skipped, unless AMRCOMP_REQUIRE_SLURM=1 (CI), where that
+is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, TINY, snakemake  # noqa: E402
+
+PROFILES = ROOT / "profiles"
+# Columns and keys that measure time (they differ between any two runs).
+TIMING = re.compile(r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size", re.I)
+
+
+def slurm_unreachable() -> str | None:
+    """Why SLURM cannot be used here, or None when `sinfo` answers with a partition."""
+    if not shutil.which("sinfo"):
+        return "sinfo is not installed (apt-get install slurm-wlm munge; bash .ci/start-slurm.sh)"
+    try:
+        proc = subprocess.run(["sinfo", "-h", "-o", "%P %a %T"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer within 30 s"
+    if proc.returncode != 0:
+        return f"sinfo failed: {proc.stderr.strip() or proc.returncode} (start it with: bash .ci/start-slurm.sh)"
+    if not proc.stdout.strip():
+        return "sinfo lists no partition"
+    return None
+
+
+@pytest.fixture(scope="module")
+def slurm() -> None:
+    reason = slurm_unreachable()
+    if reason is None:
+        return
+    if os.environ.get("AMRCOMP_REQUIRE_SLURM") == "1":
+        pytest.fail(f"AMRCOMP_REQUIRE_SLURM=1 but SLURM cannot be reached: {reason}")
+    pytest.skip(f"SLURM cannot be reached: {reason}")
+
+
+# --- the profiles, checked by dry runs (no cluster needed) ----------------------------------------
+
+
+def planned_resources(output: str) -> list[tuple[str, dict, int]]:
+    """(rule, resources, threads) of every job block of a dry run, `all` left out."""
+    jobs = []
+    for match in re.finditer(r"^rule (\w+):\n((?:[ \t]+.*\n?)*)", output, re.M):
+        fields = dict(re.findall(r"^\s+(\w+): (.*)$", match[2], re.M))
+        resources = dict(item.split("=", 1) for item in fields.get("resources", "").split(", ") if "=" in item)
+        jobs.append((match[1], resources, int(fields.get("threads", 1))))
+    return jobs
+
+
+@pytest.mark.parametrize("profile", ["slurm", "slurm-gpu"])
+def test_profile_resources_reach_every_job(tmp_path, profile):
+    """Guards against profiles/default (loaded on top, key by key) dropping the cluster keys."""
+    proc = snakemake(tmp_path / "work", "-n", "--profile", str(PROFILES / profile))
+    output = proc.stdout + proc.stderr
+    jobs = planned_resources(output)
+    settings = yaml.safe_load((PROFILES / profile / "config.yaml").read_text())
+    assert settings["executor"] == "slurm" and settings["slurm-status-command"] == "squeue"
+    assert {rule for rule, _, _ in jobs} >= {"data", "train", "prune", "evaluate_keras"}, output[-3000:]
+    for rule, resources, threads in jobs:
+        assert resources.get("slurm_partition") == "debug", (rule, resources)
+        wanted = settings["set-resources"].get(rule, {})
+        for key in ("mem_mb", "runtime"):
+            assert key in resources, (rule, resources)
+            if key in wanted:
+                assert int(resources[key]) == wanted[key], (rule, key, resources)
+        if rule in settings["set-threads"]:
+            assert threads == settings["set-threads"][rule], (rule, threads)
+        gpu = int(resources.get("gpu", 0))
+        if rule == "train":
+            assert gpu == (1 if profile == "slurm-gpu" else 0)
+        elif rule == "benchmark":
+            assert gpu == 0  # CPU backends only in the tiny config
+        else:
+            assert gpu == 0, (rule, resources)
+
+
+def test_gpu_profile_is_the_cpu_profile_plus_gpus():
+    cpu = yaml.safe_load((PROFILES / "slurm/config.yaml").read_text())
+    gpu = yaml.safe_load((PROFILES / "slurm-gpu/config.yaml").read_text())
+    for key in set(cpu) | set(gpu):
+        if key not in ("set-resources", "set-threads", "slurm-jobname-prefix"):
+            assert cpu.get(key) == gpu.get(key), f"profiles differ in {key}"
+    assert gpu["set-resources"]["train"]["gpu"] == 1 and gpu["set-resources"]["trt_build"]["gpu"] == 1
+    assert cpu["set-resources"]["train"]["gpu"] == 0 and "trt_build" not in cpu["set-resources"]
+    for rule in set(cpu["set-resources"]) - {"train"}:
+        assert cpu["set-resources"][rule] == gpu["set-resources"][rule], rule
+    assert {k: v for k, v in gpu["set-threads"].items() if k != "trt_build"} == cpu["set-threads"]
+
+
+# --- a real cluster run --------------------------------------------------------------------------
+
+
+@pytest.mark.slurm
+def test_start_script_is_idempotent(slurm):
+    proc = subprocess.run(["bash", str(ROOT / ".ci/start-slurm.sh")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nothing to do" in proc.stdout
+
+
+def node_limits() -> tuple[int, int]:
+    """(CPUs, RealMemory MB) of the smallest node of the default partition."""
+    out = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m"], capture_output=True, text=True, check=True).stdout
+    rows = [tuple(int(v.rstrip("+")) for v in line.split()) for line in out.splitlines() if line.strip()]
+    return min(c for c, _ in rows), min(m for _, m in rows)
+
+
+def fit_to_node(profile: dict) -> list[str]:
+    """Command-line overrides only when the node is smaller than the profile asks (a small CI
+    machine): every set-resources entry with mem_mb capped to the node, threads to its CPUs."""
+    cpus, memory = node_limits()
+    args = []
+    if any(v.get("mem_mb", 0) > memory for v in profile["set-resources"].values()):
+        entries = [f"{rule}:{key}={min(value, memory) if key == 'mem_mb' else value}"
+                   for rule, values in profile["set-resources"].items() for key, value in values.items()]  # fmt: skip
+        args += ["--set-resources", *entries]
+    if cpus < profile["cores"]:
+        args += ["--max-threads", str(cpus)]
+    return args
+
+
+def scontrol_jobs() -> dict[str, dict[str, str]]:
+    """Every job slurmctld still knows (finished ones for MinJobAge), by job id."""
+    out = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True, check=True).stdout
+    jobs = {}
+    for line in out.splitlines():
+        fields = dict(re.findall(r"(\w[\w/:]*)=(\S*)", line))
+        if "JobId" in fields:
+            jobs[fields["JobId"]] = fields
+    return jobs
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[[c for c in frame.columns if not TIMING.search(c)]]
+
+
+def strip_timing(obj):
+    if isinstance(obj, dict):
+        return {k: strip_timing(v) for k, v in obj.items() if not TIMING.search(k)}
+    if isinstance(obj, list):
+        return [strip_timing(v) for v in obj]
+    return obj
+
+
+def comparable_record(path: Path) -> dict:
+    """An evaluation record without timings; a Keras one also without the zip size of its .keras
+    file, which embeds its save time (so it compresses a few bytes differently each run)."""
+    record = strip_timing(json.loads(path.read_text()))
+    if record.get("backend") == "keras":
+        record.pop("size_zip_bytes", None)
+    return record
+
+
+@pytest.mark.slurm
+@pytest.mark.e2e
+def test_tiny_dag_on_slurm_matches_local_run(slurm, tiny_run, tmp_path, record_property):
+    workdir = tmp_path / "slurm"
+    profile = yaml.safe_load((PROFILES / "slurm/config.yaml").read_text())
+    started = time.monotonic()
+    proc = snakemake(
+        workdir,
+        "--profile", str(PROFILES / "slurm"),
+        # poll squeue every 2 s: the tiny DAG is ~140 jobs of seconds each
+        "--slurm-init-seconds-before-status-checks", "2",
+        "--seconds-between-status-checks", "2",
+        "--slurm-keep-successful-logs",
+        *fit_to_node(profile),
+        timeout=5400,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    record_property("slurm_run_seconds", round(elapsed))
+    print(f"tiny DAG on SLURM: {elapsed:.0f} s")
+    output = proc.stdout + proc.stderr
+
+    # Every job Snakemake finished (except the target rule `all`, run in-process) was a SLURM job.
+    finished = dict(re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", output))
+    submitted = {jobid: (slurm_id, Path(log)) for jobid, slurm_id, log in re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.", output)}
+    run_id = re.search(r"SLURM run ID: (\S+)", output)[1]
+    jobs = {jobid: rule for jobid, rule in finished.items() if rule != "all"}
+    total = int(re.search(r"^total\s+(\d+)$", output, re.M)[1])
+    assert len(finished) == total, f"{len(finished)} of {total} jobs finished"
+    assert set(jobs) == set(submitted), f"jobs run without SLURM: {sorted(set(jobs) - set(submitted))}"
+    assert len({slurm_id for slurm_id, _ in submitted.values()}) == len(submitted)
+
+    known = scontrol_jobs()
+    for jobid, rule in jobs.items():
+        slurm_id, log = submitted[jobid]
+        assert log.is_file(), f"no SLURM log for job {jobid} ({rule})"
+        assert re.search(rf"^rule {rule}:$", log.read_text(), re.M), f"{log} does not run rule {rule}"
+        record = known.get(slurm_id)
+        if record is None:  # slurmctld forgot it (MinJobAge passed): the log above must do
+            continue
+        assert record["JobName"] == run_id and record["Comment"].startswith(f"rule_{rule}"), record
+        assert record["JobState"] == "COMPLETED" and record["ExitCode"] == "0:0", record
+        assert record["StdOut"] == str(log)
+
+    # Same results as the local run, timings aside.
+    tables = sorted(p.name for p in (tiny_run / "results").glob("table*.csv"))
+    for name in tables:
+        local, cluster = (pd.read_csv(run / "results" / name) for run in (tiny_run, workdir))
+        pd.testing.assert_frame_equal(comparable(cluster), comparable(local), obj=name)
+    evals = sorted(p.relative_to(tiny_run) for p in (tiny_run / "results/eval").rglob("*.json"))
+    assert evals, "the local run has no evaluations"
+    assert sorted(p.relative_to(workdir) for p in (workdir / "results/eval").rglob("*.json")) == evals
+    for rel in evals:
+        assert comparable_record(workdir / rel) == comparable_record(tiny_run / rel), rel

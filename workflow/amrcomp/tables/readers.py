@@ -1,0 +1,116 @@
+"""Read the JSON records of the earlier stages and check they hold what the tables use.
+
+Each reader names the file and the missing or malformed field, so a stale or foreign
+artifact fails the table rule with a message saying which file to rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+EVAL_KEYS = ("model", "variant", "dtype", "accuracy_pct", "accuracy_per_snr", "confusion", "size_bytes", "size_zip_bytes")
+KERAS_EVAL_KEYS = (*EVAL_KEYS, "layers", "totals")
+LAYER_KEYS = ("layer", "type", "units", "kernel", "output_shape", "params", "kernel_params", "nonzero_params", "kernel_sparsity", "macs", "effective_macs")
+TRAIN_KEYS = ("model", "optimizer", "learning_rate", "beta_1", "beta_2", "loss", "batch_size", "epochs_max", "epochs_run", "best_epoch")
+ENERGY_KEYS = ("model", "variant", "dtype", "accumulator", "energy_uj", "sparsity_aware_energy_uj", "bit_operations", "weight_memory_bits", "weight_bits", "activation_bits", "layers")
+ENERGY_LAYER_KEYS = ("layer", "type", "inputs_pj", "outputs_pj", "parameters_pj", "mac_pj", "counted", "total_pj", "density", "sparsity_aware_pj")
+BENCH_KEYS = ("model", "variant", "dtype", "backend", "status", "message", "machine", "size_bytes", "size_zip_bytes")
+BENCH_OK_KEYS = ("throughput_fps", "latency_ms", "accuracy_pct")
+BENCH_STATUSES = ("ok", "unsupported")
+
+
+class RecordError(ValueError):
+    """An input record that lacks or misstates something a table needs."""
+
+
+def _fail(path: str | Path, problem: str) -> RecordError:
+    return RecordError(f"{path}: {problem}; delete the file and re-run the rule that makes it (snakemake --forcerun <rule> {path})")
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """One JSON record (an object)."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise RecordError(f"{path} does not exist; build it first (snakemake {path})") from None
+    except json.JSONDecodeError as err:
+        raise _fail(path, f"not valid JSON ({err})") from err
+    if not isinstance(record, dict):
+        raise _fail(path, f"expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def require(record: dict[str, Any], keys: Iterable[str], path: str | Path, what: str = "record") -> None:
+    missing = [k for k in keys if k not in record]
+    if missing:
+        raise _fail(path, f"{what} lacks {missing} (has {sorted(record)})")
+
+
+def _number(value: Any, path: str | Path, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _fail(path, f"{key} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def keras_eval(path: str | Path) -> dict[str, Any]:
+    """Keras evaluation (rule evaluate_keras): accuracy, confusion, per-layer cost rows, totals."""
+    record = load(path)
+    require(record, KERAS_EVAL_KEYS, path)
+    if not record["layers"]:
+        raise _fail(path, "layers is empty")
+    for i, row in enumerate(record["layers"]):
+        require(row, LAYER_KEYS, path, f"layers[{i}]")
+    _number(record["accuracy_pct"], path, "accuracy_pct")
+    return record
+
+
+def tflite_eval(path: str | Path) -> dict[str, Any]:
+    """LiteRT evaluation of one .tflite file (rule evaluate_tflite)."""
+    record = load(path)
+    require(record, EVAL_KEYS, path)
+    _number(record["accuracy_pct"], path, "accuracy_pct")
+    return record
+
+
+def train_summary(path: str | Path) -> dict[str, Any]:
+    """Hyperparameters actually used by training (rule train, train.json)."""
+    record = load(path)
+    require(record, TRAIN_KEYS, path)
+    return record
+
+
+def energy(path: str | Path) -> dict[str, Any]:
+    """QKeras qtools energy record (rule energy) with its per-layer profile."""
+    record = load(path)
+    require(record, ENERGY_KEYS, path)
+    for key in ("energy_uj", "sparsity_aware_energy_uj", "bit_operations", "weight_memory_bits"):
+        _number(record[key], path, key)
+    for i, row in enumerate(record["layers"]):
+        require(row, ENERGY_LAYER_KEYS, path, f"layers[{i}]")
+    return record
+
+
+def bench(path: str | Path) -> dict[str, Any]:
+    """Deployment benchmark (status ok with measurements, or unsupported with a message)."""
+    record = load(path)
+    require(record, BENCH_KEYS, path)
+    if record["status"] not in BENCH_STATUSES:
+        raise _fail(path, f"status must be one of {BENCH_STATUSES}, got {record['status']!r}")
+    if record["status"] == "ok":
+        require(record, BENCH_OK_KEYS, path)
+        if not isinstance(record["throughput_fps"], dict) or not record["throughput_fps"]:
+            raise _fail(path, f"throughput_fps must map batch size -> frames/s, got {record['throughput_fps']!r}")
+        for batch, fps in record["throughput_fps"].items():
+            _number(fps, path, f"throughput_fps[{batch}]")
+        _number(record["accuracy_pct"], path, "accuracy_pct")
+    return record
+
+
+def check_identity(record: dict[str, Any], path: str | Path, **expected: str) -> None:
+    """The record describes what its path says (model, variant, dtype, backend)."""
+    for key, value in expected.items():
+        if key in record and str(record[key]) != str(value):
+            raise _fail(path, f"{key} is {record[key]!r} but the file stands for {value!r}")
