@@ -6,9 +6,6 @@ from pathlib import Path
 
 PACKAGE_DIR = str(Path(workflow.basedir) / "workflow")
 sys.path.insert(0, PACKAGE_DIR)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (PACKAGE_DIR, os.environ.get("PYTHONPATH")) if p
-)
 
 from amrcomp import frames as frames_io  # noqa: E402
 from amrcomp.models import module_path  # noqa: E402
@@ -75,7 +72,9 @@ def pruned_models():
 
 
 def keras_evaluations():
-    return expand("results/eval/{model}/{variant}-fp32.json", model=MODELS, variant=VARIANTS)
+    return expand(
+        "results/eval/{model}/{variant}-fp32.json", model=MODELS, variant=VARIANTS
+    )
 
 
 def tflite_evaluations():
@@ -239,3 +238,142 @@ def energy_settings(wildcards):
     from amrcomp.energy import settings_for
 
     return settings_for(config["energy"], wildcards.dtype)
+
+
+def data_dir_of_inputs(wildcards, input):
+    """Folder of the split files among a job's inputs (derived from the inputs, not hard-coded)."""
+    for path in map(Path, input):
+        if path.parent == Path(DATA_DIR):
+            return str(path.parent)
+    raise ValueError(f"no input of this job lies in {DATA_DIR}")
+
+
+# --- prune stage: settings and input functions (kept here: rule files hold rules only). ---
+
+
+def prune_settings(wildcards):
+    """What one pruned variant depends on, and nothing more: adding a sparsity level leaves the
+    params of existing variants unchanged, so only the new variant is built."""
+    train = config["models"][wildcards.model]["train"]
+    method = wildcards.variant.split("-")[0]
+    return {
+        "finetune": config["prune"]["finetune"],
+        "frequency": (
+            config["prune"].get("frequency", 100) if method == "magnitude" else None
+        ),
+        "skip_layers": (config["prune"].get("skip_layers") or {}).get(
+            wildcards.model, []
+        ),
+        "seed": train["seed"],
+        "beta_1": train["beta_1"],
+        "beta_2": train["beta_2"],
+    }
+
+
+# --- deploy stage: settings and input functions (kept here: rule files hold rules only). ---
+
+# Deployment (Table V): ONNX exports (fp32, fp16, QDQ int8), TensorRT engines, and benchmarks on
+# ONNX Runtime (CPU), LiteRT (the quantize stage's .tflite) and TensorRT (GPU; gated at start).
+
+DEPLOY = config["deploy"]
+# TensorRT takes only symmetric int8 activations and float biases; ONNX Runtime's x86 fast path
+# is uint8 activations with int32 biases. One int8 ONNX serves every configured backend.
+INT8_SCHEME = "tensorrt" if "tensorrt" in BACKENDS else "onnxruntime"
+BENCH_SETTINGS = {
+    "batch_sizes": DEPLOY["batch_sizes"],
+    "warmup": DEPLOY["warmup"],
+    "repeats": DEPLOY["repeats"],
+    "min_seconds": DEPLOY.get("min_seconds", 0.0),
+    "threads": DEPLOY.get("threads", 1),
+    "eval_batch_size": DEPLOY.get("eval_batch_size", 1024),
+}
+CALIBRATION = {
+    "method": "minmax",
+    "frames": 512,
+    "seed": config["dataset"]["split_seed"],
+    **DEPLOY.get("calibration", {}),
+}
+TRT = DEPLOY.get("tensorrt", {})
+
+
+def onnx_conversion_inputs(wildcards):
+    """fp16/int8 ONNX derive from the fp32 export; int8 also needs training frames to calibrate."""
+    inputs = {
+        "fp32": f"results/onnx/{wildcards.model}/{wildcards.variant}-fp32.onnx",
+        "model": keras_model(wildcards),
+        "test": split_files("test"),
+        "manifest": DATA_MANIFEST,
+    }
+    if wildcards.dtype == "int8":
+        inputs["train"] = split_files("train")
+    return inputs
+
+
+def bench_inputs(wildcards):
+    """The deployed file of a backend (ONNX, .tflite or TensorRT plan) and the test split."""
+    stem = f"{wildcards.model}/{wildcards.variant}-{wildcards.dtype}"
+    inputs = {"test": split_files("test"), "manifest": DATA_MANIFEST}
+    if wildcards.backend == "onnxruntime":
+        inputs["deployed"] = f"results/onnx/{stem}.onnx"
+    elif wildcards.backend == "litert":
+        inputs["deployed"] = f"results/tflite/{stem}.tflite"
+    else:
+        inputs["deployed"] = f"results/trt/{stem}.plan"
+        inputs["build"] = f"results/trt/{stem}.build.json"
+    return inputs
+
+
+# --- tables stage: settings and input functions (kept here: rule files hold rules only). ---
+
+# Result tables (Tables I-V and energy), figures and summary, registered in the Snakemake report.
+# Each rule's inputs are exactly the records its builder reads, so asking for one table builds
+# only what that table needs (snakemake results/table5.csv runs no energy or TFLite jobs).
+
+# Only the paper labels are params: the tables must not re-run when an unrelated setting changes
+# (their inputs carry everything else). The config's sha256 goes into the table metadata.
+PAPER_NAMES = {
+    name: {"paper_name": entry.get("paper_name")}
+    for name, entry in config["models"].items()
+}
+
+if config["tables"]["batch_size"] not in config["deploy"]["batch_sizes"]:
+    raise ValueError(
+        f"tables.batch_size {config['tables']['batch_size']} is not among deploy.batch_sizes "
+        f"{config['deploy']['batch_sizes']}: Table V reports the throughput measured at that batch size; "
+        "add it to deploy.batch_sizes or pick one of them"
+    )
+
+
+def table_outputs(name, label):
+    """CSV + Parquet + HTML view of one table; the CSV and the view go into the report."""
+    return {
+        "csv": report(
+            f"results/{name}.csv",
+            caption=f"../report/{name}.rst",
+            category="Tables",
+            subcategory=label,
+            labels={"file": f"{name}.csv"},
+        ),
+        "parquet": f"results/{name}.parquet",
+        "html": report(
+            f"results/report/{name}.html",
+            caption=f"../report/{name}.rst",
+            category="Tables",
+            subcategory=label,
+            labels={"file": f"{name}.html (view)"},
+        ),
+    }
+
+
+def figure_outputs(stem, caption, subcategory, labels):
+    """PNG (in the report) and SVG of one figure."""
+    return {
+        "png": report(
+            f"results/figures/{stem}.png",
+            caption=f"../report/{caption}.rst",
+            category="Figures",
+            subcategory=subcategory,
+            labels=labels,
+        ),
+        "svg": f"results/figures/{stem}.svg",
+    }

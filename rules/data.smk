@@ -1,17 +1,19 @@
 rule data:
     output:
         DATA_FILES,
-    params:
-        dataset=config["dataset"],
-        out_dir=DATA_DIR,
     log:
         f"results/logs/data/{config['dataset']['name']}.log",
     benchmark:
         f"results/benchmarks/data/{config['dataset']['name']}.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=30,
+    params:
+        dataset=config["dataset"],
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
     script:
         "../workflow/scripts/data.py"
 
@@ -22,16 +24,18 @@ rule data_preview:
         manifest=DATA_MANIFEST,
     output:
         directory("results/figures/data"),
-    params:
-        data_dir=DATA_DIR,
-        snrs=[-10, 0, 18],
     log:
         f"results/logs/data/{config['dataset']['name']}-preview.log",
     benchmark:
         f"results/benchmarks/data/{config['dataset']['name']}-preview.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        data_dir=data_dir_of_inputs,
+        snrs=[-10, 0, 18],
     script:
         "../workflow/scripts/data_preview.py"

@@ -1,54 +1,3 @@
-# Deployment (Table V): ONNX exports (fp32, fp16, QDQ int8), TensorRT engines, and benchmarks on
-# ONNX Runtime (CPU), LiteRT (the quantize stage's .tflite) and TensorRT (GPU; gated at start).
-
-DEPLOY = config["deploy"]
-# TensorRT takes only symmetric int8 activations and float biases; ONNX Runtime's x86 fast path
-# is uint8 activations with int32 biases. One int8 ONNX serves every configured backend.
-INT8_SCHEME = "tensorrt" if "tensorrt" in BACKENDS else "onnxruntime"
-BENCH_SETTINGS = {
-    "batch_sizes": DEPLOY["batch_sizes"],
-    "warmup": DEPLOY["warmup"],
-    "repeats": DEPLOY["repeats"],
-    "min_seconds": DEPLOY.get("min_seconds", 0.0),
-    "threads": DEPLOY.get("threads", 1),
-    "eval_batch_size": DEPLOY.get("eval_batch_size", 1024),
-}
-CALIBRATION = {
-    "method": "minmax",
-    "frames": 512,
-    "seed": config["dataset"]["split_seed"],
-    **DEPLOY.get("calibration", {}),
-}
-TRT = DEPLOY.get("tensorrt", {})
-
-
-def onnx_conversion_inputs(wildcards):
-    """fp16/int8 ONNX derive from the fp32 export; int8 also needs training frames to calibrate."""
-    inputs = {
-        "fp32": f"results/onnx/{wildcards.model}/{wildcards.variant}-fp32.onnx",
-        "model": keras_model(wildcards),
-        "test": split_files("test"),
-        "manifest": DATA_MANIFEST,
-    }
-    if wildcards.dtype == "int8":
-        inputs["train"] = split_files("train")
-    return inputs
-
-
-def bench_inputs(wildcards):
-    """The deployed file of a backend (ONNX, .tflite or TensorRT plan) and the test split."""
-    stem = f"{wildcards.model}/{wildcards.variant}-{wildcards.dtype}"
-    inputs = {"test": split_files("test"), "manifest": DATA_MANIFEST}
-    if wildcards.backend == "onnxruntime":
-        inputs["deployed"] = f"results/onnx/{stem}.onnx"
-    elif wildcards.backend == "litert":
-        inputs["deployed"] = f"results/tflite/{stem}.tflite"
-    else:
-        inputs["deployed"] = f"results/trt/{stem}.plan"
-        inputs["build"] = f"results/trt/{stem}.build.json"
-    return inputs
-
-
 rule export_onnx:
     input:
         model=keras_model,
@@ -61,13 +10,15 @@ rule export_onnx:
         "results/logs/onnx/{model}/{variant}-fp32.log",
     benchmark:
         "results/benchmarks/onnx/{model}/{variant}-fp32.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=30,
     params:
         dtype="fp32",
-        data_dir=DATA_DIR,
+        data_dir=data_dir_of_inputs,
         opset=DEPLOY["opset"],
         agreement_min=DEPLOY.get("agreement_min", 0.95),
         batch_size=BENCH_SETTINGS["eval_batch_size"],
@@ -87,13 +38,15 @@ rule convert_onnx:
         "results/benchmarks/onnx/{model}/{variant}-{dtype}.tsv"
     wildcard_constraints:
         dtype="fp16|int8",
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 2
     resources:
         mem_mb=6000,
         runtime=60,
     params:
         dtype=lambda wildcards: wildcards.dtype,
-        data_dir=DATA_DIR,
+        data_dir=data_dir_of_inputs,
         opset=DEPLOY["opset"],
         agreement_min=DEPLOY.get("agreement_min", 0.95),
         batch_size=BENCH_SETTINGS["eval_batch_size"],
@@ -115,6 +68,8 @@ rule trt_build:
         "results/benchmarks/trt/{model}/{variant}-{dtype}.tsv"
     wildcard_constraints:
         dtype="fp32|fp16|int8",
+    conda:
+        "../envs/gpu.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -138,6 +93,8 @@ rule benchmark:
         "results/logs/bench/{backend}/{model}/{variant}-{dtype}.log",
     benchmark:
         "results/benchmarks/bench/{backend}/{model}/{variant}-{dtype}.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     # All cores and an exclusive slot: nothing else runs while a benchmark is timing.
     threads: workflow.cores
     resources:
@@ -147,7 +104,7 @@ rule benchmark:
         gpu=lambda wildcards: int(wildcards.backend == "tensorrt"),
     params:
         settings=BENCH_SETTINGS,
-        data_dir=DATA_DIR,
+        data_dir=data_dir_of_inputs,
         device=TRT.get("device", 0),
     script:
         "../workflow/scripts/benchmark.py"

@@ -12,6 +12,8 @@ rule energy:
         "results/benchmarks/energy/{model}/{variant}-{dtype}.tsv"
     wildcard_constraints:
         dtype="fp32|fp16|int8",
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -1,22 +1,3 @@
-def prune_settings(wildcards):
-    """What one pruned variant depends on, and nothing more: adding a sparsity level leaves the
-    params of existing variants unchanged, so only the new variant is built."""
-    train = config["models"][wildcards.model]["train"]
-    method = wildcards.variant.split("-")[0]
-    return {
-        "finetune": config["prune"]["finetune"],
-        "frequency": (
-            config["prune"].get("frequency", 100) if method == "magnitude" else None
-        ),
-        "skip_layers": (config["prune"].get("skip_layers") or {}).get(
-            wildcards.model, []
-        ),
-        "seed": train["seed"],
-        "beta_1": train["beta_1"],
-        "beta_2": train["beta_2"],
-    }
-
-
 rule prune:
     input:
         model="results/models/{model}/baseline.keras",
@@ -34,12 +15,14 @@ rule prune:
         "results/benchmarks/prune/{model}/{variant}.tsv"
     wildcard_constraints:
         variant=r"(magnitude|m_by_n|filters)-\d+",
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=120,
     params:
         settings=prune_settings,
-        data_dir=DATA_DIR,
+        data_dir=data_dir_of_inputs,
     script:
         "../workflow/scripts/prune.py"

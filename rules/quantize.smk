@@ -11,6 +11,8 @@ rule quantize:
         "results/logs/quantize/{model}/{variant}-{dtype}.log",
     benchmark:
         "results/benchmarks/quantize/{model}/{variant}-{dtype}.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -32,6 +34,8 @@ rule evaluate_tflite:
         "results/logs/eval_tflite/{model}/{variant}-{dtype}.log",
     benchmark:
         "results/benchmarks/eval_tflite/{model}/{variant}-{dtype}.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 2
     resources:
         mem_mb=4000,

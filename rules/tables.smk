@@ -1,57 +1,3 @@
-# Result tables (Tables I-V and energy), figures and summary, registered in the Snakemake report.
-# Each rule's inputs are exactly the records its builder reads, so asking for one table builds
-# only what that table needs (snakemake results/table5.csv runs no energy or TFLite jobs).
-
-# Only the paper labels are params: the tables must not re-run when an unrelated setting changes
-# (their inputs carry everything else). The config's sha256 goes into the table metadata.
-PAPER_NAMES = {
-    name: {"paper_name": entry.get("paper_name")}
-    for name, entry in config["models"].items()
-}
-
-if config["tables"]["batch_size"] not in config["deploy"]["batch_sizes"]:
-    raise ValueError(
-        f"tables.batch_size {config['tables']['batch_size']} is not among deploy.batch_sizes "
-        f"{config['deploy']['batch_sizes']}: Table V reports the throughput measured at that batch size; "
-        "add it to deploy.batch_sizes or pick one of them"
-    )
-
-
-def table_outputs(name, label):
-    """CSV + Parquet + HTML view of one table; the CSV and the view go into the report."""
-    return {
-        "csv": report(
-            f"results/{name}.csv",
-            caption=f"../report/{name}.rst",
-            category="Tables",
-            subcategory=label,
-            labels={"file": f"{name}.csv"},
-        ),
-        "parquet": f"results/{name}.parquet",
-        "html": report(
-            f"results/report/{name}.html",
-            caption=f"../report/{name}.rst",
-            category="Tables",
-            subcategory=label,
-            labels={"file": f"{name}.html (view)"},
-        ),
-    }
-
-
-def figure_outputs(stem, caption, subcategory, labels):
-    """PNG (in the report) and SVG of one figure."""
-    return {
-        "png": report(
-            f"results/figures/{stem}.png",
-            caption=f"../report/{caption}.rst",
-            category="Figures",
-            subcategory=subcategory,
-            labels=labels,
-        ),
-        "svg": f"results/figures/{stem}.svg",
-    }
-
-
 rule table1:
     input:
         evals=baseline_evaluations(),
@@ -62,6 +8,8 @@ rule table1:
         "results/logs/tables/table1.log",
     benchmark:
         "results/benchmarks/tables/table1.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -83,6 +31,8 @@ rule table2:
         "results/logs/tables/table2.log",
     benchmark:
         "results/benchmarks/tables/table2.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -104,6 +54,8 @@ rule table3:
         "results/logs/tables/table3.log",
     benchmark:
         "results/benchmarks/tables/table3.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -126,6 +78,8 @@ rule table4:
         "results/logs/tables/table4.log",
     benchmark:
         "results/benchmarks/tables/table4.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -149,6 +103,8 @@ rule table5:
         "results/logs/tables/table5.log",
     benchmark:
         "results/benchmarks/tables/table5.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -188,6 +144,8 @@ rule table_energy:
         "results/logs/tables/table_energy.log",
     benchmark:
         "results/benchmarks/tables/table_energy.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -214,6 +172,8 @@ rule figure_accuracy_snr:
         "results/logs/figures/accuracy_snr_{model}.log",
     benchmark:
         "results/benchmarks/figures/accuracy_snr_{model}.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -236,6 +196,8 @@ rule figure_confusion:
         "results/logs/figures/confusion_{model}_{variant}.log",
     benchmark:
         "results/benchmarks/figures/confusion_{model}_{variant}.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -256,6 +218,8 @@ rule figure_training:
         "results/logs/figures/training_{model}.log",
     benchmark:
         "results/benchmarks/figures/training_{model}.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -275,6 +239,8 @@ rule figure_tradeoff_size:
         "results/logs/figures/tradeoff_size.log",
     benchmark:
         "results/benchmarks/figures/tradeoff_size.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -294,6 +260,8 @@ rule figure_tradeoff_energy:
         "results/logs/figures/tradeoff_energy.log",
     benchmark:
         "results/benchmarks/figures/tradeoff_energy.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -316,6 +284,8 @@ rule figure_tradeoff_throughput:
         "results/logs/figures/tradeoff_throughput.log",
     benchmark:
         "results/benchmarks/figures/tradeoff_throughput.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -339,6 +309,8 @@ rule summary:
         "results/logs/tables/summary.log",
     benchmark:
         "results/benchmarks/tables/summary.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "config" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+# Keys and columns that measure time (they differ between any two runs).
+TIMING = re.compile(r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size", re.I)
+
+
+def strip_timing(obj):
+    """`obj` without the dict keys that hold timings, at any depth."""
+    if isinstance(obj, dict):
+        return {k: strip_timing(v) for k, v in obj.items() if not TIMING.search(k)}
+    if isinstance(obj, list):
+        return [strip_timing(v) for v in obj]
+    return obj
 
 
 def snakemake(workdir: Path, *args: str, configfiles: tuple[Path | str, ...] = (TINY,), check: bool = True, timeout: int = 3600, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -4,29 +4,19 @@ identical training and evaluation records (timings aside); another data seed giv
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import TINY, snakemake  # noqa: E402
+from conftest import TINY, snakemake, strip_timing, TIMING  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
-# Keys and columns that measure time (they differ between any two runs).
-TIMING = re.compile(r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size", re.I)
 MODELS = ("model1", "model2")
 
 
-def strip_timing(obj):
-    """`obj` without the dict keys that hold timings, at any depth."""
-    if isinstance(obj, dict):
-        return {k: strip_timing(v) for k, v in obj.items() if not TIMING.search(k)}
-    if isinstance(obj, list):
-        return [strip_timing(v) for v in obj]
-    return obj
 
 
 def read_json(path: Path):

@@ -20,11 +20,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, TINY, snakemake  # noqa: E402
+from conftest import ROOT, TINY, snakemake, strip_timing, TIMING  # noqa: E402
 
 PROFILES = ROOT / "profiles"
 # Columns and keys that measure time (they differ between any two runs).
-TIMING = re.compile(r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size", re.I)
 
 
 def slurm_unreachable() -> str | None:
@@ -151,12 +150,6 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[[c for c in frame.columns if not TIMING.search(c)]]
 
 
-def strip_timing(obj):
-    if isinstance(obj, dict):
-        return {k: strip_timing(v) for k, v in obj.items() if not TIMING.search(k)}
-    if isinstance(obj, list):
-        return [strip_timing(v) for v in obj]
-    return obj
 
 
 def comparable_record(path: Path) -> dict:
