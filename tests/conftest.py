@@ -33,9 +33,14 @@ def strip_timing(obj):
 def snakemake(workdir: Path, *args: str, configfiles: tuple[Path | str, ...] = (TINY,), check: bool = True, timeout: int = 3600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the workflow of this repo in `workdir` (outputs under workdir/results)."""
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2"]
+    # --configfile takes every following word as a config file: put it after the options and
+    # targets, but before an explicit "--" (after which every word is a target).
+    args = list(args)
+    split = args.index("--") if "--" in args else len(args)
+    cmd += args[:split]
     if configfiles:
         cmd += ["--configfile", *map(str, configfiles)]
-    cmd += list(args)
+    cmd += args[split:]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
