@@ -28,6 +28,7 @@ def test_paper_config_has_the_papers_settings():
     for entry in config["models"].values():
         train = entry["train"]
         assert (train["epochs"], train["batch_size"], train["learning_rate"], train["beta_1"], train["beta_2"]) == (110, 256, 0.001, 0.9, 0.999)
+        assert train["input_scale"] is None  # the paper trained on the raw frames
 
 
 def test_deep_merge_keeps_sibling_keys():
@@ -48,6 +49,8 @@ def test_deep_merge_keeps_sibling_keys():
         ({"quantize": {"dtypes": ["int4"]}}, "'int4' is not one of"),
         ({"deploy": {"backends": ["openvino"]}}, "'openvino' is not one of"),
         ({"dataset": {"source": "rml2020"}}, "'rml2020' is not one of"),
+        ({"models": {"model1": {"train": {"input_scale": "big"}}}}, "['model1']['train']['input_scale']"),
+        ({"models": {"model1": {"train": {"input_scale": -3}}}}, "['model1']['train']['input_scale']"),
     ],
 )
 def test_schema_rejections_name_the_problem(tmp_path, override, expected):

@@ -52,6 +52,8 @@ def test_same_seed_same_training_and_evaluation(tiny_run, second_run, model):
     columns = [c for c in history[0].columns if not TIMING.search(c)]
     assert {"loss", "val_loss"} <= set(columns)
     pd.testing.assert_frame_equal(history[0][columns], history[1][columns])
+    used = read_json(tiny_run / f"results/models/{model}/train.json")
+    assert used["input_scale"] > 10 and used["input_scale_folded_into"] == "conv1"  # config.yaml: input_scale auto
 
 
 def test_other_data_seed_other_content_hash(tiny_run, tmp_path):

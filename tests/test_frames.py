@@ -1,6 +1,7 @@
 """Split per (class, SNR) block, split storage, evaluation record and atomic writes."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -103,3 +104,22 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     with pytest.raises(ValueError):
         write_json(target, {"v": float("nan")})
     assert json.loads(target.read_text()) == {"v": 1}
+
+
+def test_atomic_write_gives_the_usual_file_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "m.json", {"v": 1})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_subset_is_seeded_sorted_and_bounded():
+    split = frames_io.Split(x=np.arange(40, dtype=np.float32).reshape(10, 2, 2), labels=np.arange(10), snr=np.arange(10))
+    a, b = split.subset(4, seed=1), split.subset(4, seed=1)
+    assert len(a) == 4 and np.array_equal(a.labels, b.labels)
+    assert np.all(np.diff(a.labels) > 0)
+    assert np.array_equal(a.x[:, 0, 0], a.labels * 4)  # rows stay together
+    assert not np.array_equal(a.labels, split.subset(4, seed=2).labels)
+    assert split.subset(None, 0) is split and split.subset(50, 0) is split

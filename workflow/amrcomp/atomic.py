@@ -29,11 +29,18 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
             raise OSError(f"writer produced an empty file for {target}")
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts get the usual mode
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _allow_empty(target: Path) -> bool:

@@ -31,6 +31,16 @@ class Split:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def subset(self, size: int | None, seed: int) -> "Split":
+        """A seeded draw of `size` frames (in their stored order); the whole split when size is
+        None or not smaller. Lets fine-tunes use a fixed budget of frames on large data sets."""
+        if size is None or size >= len(self):
+            return self
+        if size < 1:
+            raise ValueError(f"a subset needs at least one frame, got {size}")
+        keep = np.sort(np.random.default_rng(seed).choice(len(self), size=size, replace=False))
+        return Split(x=np.asarray(self.x)[keep], labels=np.asarray(self.labels)[keep], snr=np.asarray(self.snr)[keep])
+
     def model_input(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Frames as the models take them: (n, 2, L, 1) float32."""
         return np.asarray(self.x[start:stop], dtype=np.float32)[..., None]

@@ -16,11 +16,58 @@ from amrcomp.frames import Split
 from amrcomp.tfsetup import keras
 
 
-def dataset(frames: Split, n_classes: int, batch_size: int, shuffle_seed: int | None):
-    """A prefetched tf.data pipeline of (frames (n,2,L,1), one-hot labels)."""
+# Layers that are linear in their input and carry no weights: an input scale passes through
+# them unchanged to the first layer with a kernel, where it can be folded in.
+_SCALE_TRANSPARENT = ("InputLayer", "Reshape", "Dropout", "ZeroPadding1D", "ZeroPadding2D", "Permute", "Flatten", "GaussianNoise")
+
+
+def input_scale_for(train: Split, setting: float | str | None) -> float:
+    """The factor frames are multiplied by while training.
+
+    L1-normalised frames have an RMS near 1/sqrt(2*128*...) ~ 0.006, so Adam needs thousands of
+    steps just to grow the first kernel; 'auto' (1/std of the training frames) gives the first
+    layer unit-variance inputs instead. The factor is folded into the first kernel afterwards,
+    so every saved model takes the raw frames.
+    """
+    if setting is None:
+        return 1.0
+    if setting == "auto":
+        std = float(np.std(np.asarray(train.x, dtype=np.float64)))
+        if not np.isfinite(std) or std <= 0:
+            raise ValueError(f"input_scale: auto needs training frames with a positive, finite spread (std {std})")
+        return 1.0 / std
+    scale = float(setting)
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"input_scale must be 'auto' or a positive number, got {setting!r}")
+    return scale
+
+
+def fold_input_scale(model, scale: float) -> str:
+    """Multiply the first kernel by `scale` so model(x) equals the trained model(scale * x).
+
+    Exact because every layer before the first kernel is linear and weightless; returns the name
+    of the layer that absorbed the factor.
+    """
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if weights:
+            if not hasattr(layer, "kernel"):
+                raise ValueError(f"cannot fold the input scale into {layer.name} ({type(layer).__name__}): its first weighted layer has no kernel")
+            weights[0] = weights[0] * np.float32(scale)
+            layer.set_weights(weights)
+            return layer.name
+        if type(layer).__name__ not in _SCALE_TRANSPARENT:
+            raise ValueError(f"cannot fold the input scale past {layer.name} ({type(layer).__name__}); set input_scale: null for this model")
+    raise ValueError("cannot fold the input scale: the model has no layer with a kernel")
+
+
+def dataset(frames: Split, n_classes: int, batch_size: int, shuffle_seed: int | None, scale: float = 1.0):
+    """A prefetched tf.data pipeline of (scale * frames (n,2,L,1), one-hot labels)."""
     import tensorflow as tf
 
     x = np.asarray(frames.x, dtype=np.float32)[..., None]
+    if scale != 1.0:
+        x = x * np.float32(scale)
     y = np.asarray(frames.labels, dtype=np.int64)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:
@@ -69,7 +116,12 @@ def compile_model(model, settings: dict[str, Any]) -> None:
 
 
 def fit(model, train: Split, val: Split, n_classes: int, settings: dict[str, Any], log: logging.Logger, tag: str = "train", extra_callbacks: Sequence = (), recompile: bool = True) -> dict[str, Any]:
-    """Train in place, restore the best-val_loss weights; return history rows and what was actually used."""
+    """Train in place, restore the best-val_loss weights; return history rows and what was actually used.
+
+    With `input_scale` in settings the model trains on scaled frames and the scale is then folded
+    into its first kernel, so the returned model still takes raw frames.
+    """
+    scale = input_scale_for(train, settings.get("input_scale"))
     if recompile:
         compile_model(model, settings)
     epochs = int(settings["epochs"])
@@ -81,17 +133,18 @@ def fit(model, train: Split, val: Split, n_classes: int, settings: dict[str, Any
         callbacks.append(keras().callbacks.ReduceLROnPlateau(monitor="val_loss", factor=plateau["factor"], patience=plateau["patience"], min_lr=plateau["min_lr"], verbose=0))
     if settings.get("early_stopping_patience"):
         callbacks.append(keras().callbacks.EarlyStopping(monitor="val_loss", patience=settings["early_stopping_patience"], verbose=0))
-    log.info("%s: %d train / %d val frames, batch %d, up to %d epochs", tag, len(train), len(val), settings["batch_size"], epochs)
+    log.info("%s: %d train / %d val frames, batch %d, up to %d epochs, input scale %.4g", tag, len(train), len(val), settings["batch_size"], epochs, scale)
     started = time.perf_counter()
     model.fit(
-        dataset(train, n_classes, settings["batch_size"], seed),
-        validation_data=dataset(val, n_classes, settings["batch_size"], None),
+        dataset(train, n_classes, settings["batch_size"], seed, scale),
+        validation_data=dataset(val, n_classes, settings["batch_size"], None, scale),
         epochs=epochs,
         callbacks=callbacks,
         verbose=0,
     )
     if keep_best.weights is not None:
         model.set_weights(keep_best.weights)
+    folded_into = fold_input_scale(model, scale) if scale != 1.0 else None
     optimizer = model.optimizer.get_config()
     used = {
         "optimizer": type(model.optimizer).__name__,
@@ -104,6 +157,8 @@ def fit(model, train: Split, val: Split, n_classes: int, settings: dict[str, Any
         "epochs_run": len(epoch_log.rows),
         "best_epoch": keep_best.best_epoch,
         "best_val_loss": float(keep_best.best),
+        "input_scale": scale,
+        "input_scale_folded_into": folded_into,
         "train_frames": len(train),
         "seconds": round(time.perf_counter() - started, 3),
         "samples_per_second": round(len(train) * len(epoch_log.rows) / max(sum(r["seconds"] for r in epoch_log.rows), 1e-9), 1),

@@ -17,7 +17,7 @@ with logged(snakemake.log[0], f"prune {wc.model}/{wc.variant}") as log:
     from amrcomp.train import load_model, save_model
 
     manifest = frames.read_manifest(snakemake.params.data_dir)
-    train = frames.load_split(snakemake.params.data_dir, "train", mmap=False)
+    train = frames.load_split(snakemake.params.data_dir, "train", mmap=False).subset(settings["finetune"].get("frames"), settings["seed"])
     val = frames.load_split(snakemake.params.data_dir, "val", mmap=False)
     baseline = load_model(snakemake.input.model)
     finetune = finetune_settings(settings["finetune"], settings["seed"], settings["beta_1"], settings["beta_2"])
