@@ -267,6 +267,7 @@ def prune_settings(wildcards):
         "seed": train["seed"],
         "beta_1": train["beta_1"],
         "beta_2": train["beta_2"],
+        "input_scale": train.get("input_scale"),
     }
 
 

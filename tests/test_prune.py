@@ -259,3 +259,23 @@ def test_adding_a_sparsity_builds_only_the_new_variants(pruned_run, tmp_path):
     outputs = sorted(re.findall(r"^\s*output: (\S+?\.keras)", proc.stdout + proc.stderr, flags=re.M))
     expected = sorted(f"results/models/{m}/pruned-{method}-75.keras" for m in config["models"] for method in config["prune"]["methods"] if method != "m_by_n")
     assert outputs == expected
+
+
+@pytest.mark.parametrize("variant", ["magnitude-50", "filters-50"])
+def test_fine_tune_sees_the_baselines_input_scale_and_folds_it_back(variant):
+    # A baseline trained with input scale 100 holds kernel*100 in conv1; the fine-tune must run on
+    # the unfolded kernel with frames*100, and the saved model must take raw frames again.
+    baseline = small_model()
+    trained_conv1 = np.abs(baseline.get_layer("conv1").kernel.numpy()).mean()
+    conv1 = baseline.get_layer("conv1")
+    conv1.set_weights([conv1.get_weights()[0] * 100.0, conv1.get_weights()[1]])
+    tune = finetune_settings({"epochs": 1, "batch_size": 32, "learning_rate": 1e-9}, seed=1)
+    x = frames(128, 1)
+    model, report = prune_variant(baseline, parse_variant(variant), x, frames(64, 2), N_CLASSES, tune, LOG, input_scale=100.0)
+    assert report["finetune"]["input_scale"] == 100.0 and report["settings"]["input_scale"] == 100.0
+    kernel = model.get_layer("conv1").kernel.numpy()
+    assert np.abs(kernel[kernel != 0]).mean() > 50 * trained_conv1  # folded back, not left at 1x
+    if variant.startswith("magnitude"):  # lr ~0: outputs match the masked baseline on raw frames
+        masked = small_model()
+        masked.set_weights([np.where(k_new == 0, 0, k_old) for k_new, k_old in zip(model.get_weights(), baseline.get_weights())])
+        np.testing.assert_allclose(model.predict(x.model_input(), verbose=0), masked.predict(x.model_input(), verbose=0), rtol=1e-3, atol=1e-5)

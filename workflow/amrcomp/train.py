@@ -115,11 +115,11 @@ def compile_model(model, settings: dict[str, Any]) -> None:
     model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
 
 
-def fit(model, train: Split, val: Split, n_classes: int, settings: dict[str, Any], log: logging.Logger, tag: str = "train", extra_callbacks: Sequence = (), recompile: bool = True) -> dict[str, Any]:
+def fit(model, train: Split, val: Split, n_classes: int, settings: dict[str, Any], log: logging.Logger, tag: str = "train", extra_callbacks: Sequence = (), recompile: bool = True, fold: bool = True) -> dict[str, Any]:
     """Train in place, restore the best-val_loss weights; return history rows and what was actually used.
 
-    With `input_scale` in settings the model trains on scaled frames and the scale is then folded
-    into its first kernel, so the returned model still takes raw frames.
+    With `input_scale` in settings the model trains on scaled frames and (with `fold`) the scale
+    is then folded into its first kernel, so the returned model still takes raw frames.
     """
     scale = input_scale_for(train, settings.get("input_scale"))
     if recompile:
@@ -144,7 +144,7 @@ def fit(model, train: Split, val: Split, n_classes: int, settings: dict[str, Any
     )
     if keep_best.weights is not None:
         model.set_weights(keep_best.weights)
-    folded_into = fold_input_scale(model, scale) if scale != 1.0 else None
+    folded_into = fold_input_scale(model, scale) if fold and scale != 1.0 else None
     optimizer = model.optimizer.get_config()
     used = {
         "optimizer": type(model.optimizer).__name__,

@@ -14,10 +14,12 @@ with logged(snakemake.log[0], f"prune {wc.model}/{wc.variant}") as log:
     variant = parse_variant(wc.variant)
     tfsetup.configure(snakemake.threads, settings["seed"])
     from amrcomp.prune import prune_variant
-    from amrcomp.train import load_model, save_model
+    from amrcomp.train import input_scale_for, load_model, save_model
 
     manifest = frames.read_manifest(snakemake.params.data_dir)
-    train = frames.load_split(snakemake.params.data_dir, "train", mmap=False).subset(settings["finetune"].get("frames"), settings["seed"])
+    train = frames.load_split(snakemake.params.data_dir, "train", mmap=False)
+    input_scale = input_scale_for(train, settings["input_scale"])  # the baseline's: same split, same rule
+    train = train.subset(settings["finetune"].get("frames"), settings["seed"])
     val = frames.load_split(snakemake.params.data_dir, "val", mmap=False)
     baseline = load_model(snakemake.input.model)
     finetune = finetune_settings(settings["finetune"], settings["seed"], settings["beta_1"], settings["beta_2"])
@@ -31,6 +33,7 @@ with logged(snakemake.log[0], f"prune {wc.model}/{wc.variant}") as log:
         log,
         skip_layers=settings["skip_layers"],
         frequency=settings["frequency"] or 100,
+        input_scale=input_scale,
     )
     save_model(model, snakemake.output.model)
     with atomic_path(snakemake.output.history) as tmp:

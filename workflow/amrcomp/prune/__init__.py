@@ -84,8 +84,13 @@ def prune_variant(
     log: logging.Logger,
     skip_layers: Iterable[str] = (),
     frequency: int = 100,
+    input_scale: float = 1.0,
 ):
     """Prune and fine-tune `model` (a loaded baseline); return (stripped model, report dict).
+
+    `input_scale` is the factor the baseline was trained with (and folded into its first kernel):
+    it is unfolded for the fine-tune, which then sees the same scaled frames and optimiser
+    dynamics as training did, and folded back into the pruned model.
 
     The report holds method, target, per-layer rows (achieved sparsity or units kept, or why a
     layer was left alone), cost totals before/after, and the fine-tune history and settings.
@@ -99,8 +104,15 @@ def prune_variant(
         raise ValueError(f"prune.skip_layers names layers {sorted(unknown)} that model {model.name!r} does not have; its layers: {[l.name for l in model.layers]}")
     before = totals(layer_costs(model))
 
+    if input_scale != 1.0:
+        from amrcomp.train import fold_input_scale
+
+        model = fresh_copy(model)
+        fold_input_scale(model, 1.0 / input_scale)
+
     def tune(net, callbacks=()):
-        return fit(net, train, val, n_classes, finetune, log, tag=f"finetune {variant.name}", extra_callbacks=callbacks)
+        scaled = {**finetune, "input_scale": input_scale}
+        return fit(net, train, val, n_classes, scaled, log, tag=f"finetune {variant.name}", extra_callbacks=callbacks, fold=False)
 
     if variant.method == "filters":
         from amrcomp.prune.filters import prune_filters
@@ -113,6 +125,10 @@ def prune_variant(
         m_by_n = M_BY_N if variant.method == "m_by_n" else None
         pruned, rows, result, settings = prune_unstructured(model, variant.fraction, frequency, skip, m_by_n, tune, log)
     pruned = fresh_copy(pruned)
+    if input_scale != 1.0:
+        from amrcomp.train import fold_input_scale
+
+        fold_input_scale(pruned, input_scale)
     after = totals(layer_costs(pruned))
     report = {
         "method": variant.method,
@@ -123,7 +139,7 @@ def prune_variant(
         "not_pruned": {r["layer"]: r["reason"] for r in rows if not r["pruned"]},
         "totals_before": before,
         "totals_after": after,
-        "settings": {**settings, "skip_layers": sorted(skip), "finetune": finetune},
+        "settings": {**settings, "skip_layers": sorted(skip), "finetune": finetune, "input_scale": input_scale},
         "finetune": result["used"],
         "history": result["history"],
     }
