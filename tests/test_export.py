@@ -88,10 +88,43 @@ def test_fp32_check_fails_with_numbers(keras_predict, frames):
 
 def test_agreement_check_fails_with_numbers(keras_predict, frames):
     shuffled = lambda x: np.roll(keras_predict(x), 1, axis=1)  # noqa: E731 - every argmax moves
-    figures = export.compare(keras_predict, shuffled, frames)
-    assert figures["agreement"] == 0.0
-    with pytest.raises(export.ExportCheckFailed, match=r"int8 .* class agreement 0.0000 < deploy.agreement_min 0.95"):
+    figures = export.compare(keras_predict, shuffled, frames, margin=0.0)
+    assert figures["agreement"] == 0.0 and figures["decisive_frames"] == len(frames)
+    with pytest.raises(export.ExportCheckFailed, match=r"int8 .* class agreement 0.0000 < deploy.agreement_min 0.95 on the 96 frames"):
         export.verdict("int8", figures, 0.95)
+
+
+def _scores(rows: list[list[float]]):
+    table = np.asarray(rows, dtype=np.float64)
+    return lambda x: table[x[:, 0].astype(int)]  # frame i -> row i
+
+
+def test_near_ties_may_flip_but_decisive_frames_may_not():
+    """A weak classifier's near-ties flip under any rounding; only decisive frames judge an export."""
+    frames = np.arange(4, dtype=np.float32)[:, None]
+    keras = _scores([[0.50, 0.48, 0.02], [0.34, 0.33, 0.33], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
+    ties_flipped = _scores([[0.48, 0.50, 0.02], [0.33, 0.34, 0.33], [0.88, 0.06, 0.06], [0.1, 0.79, 0.11]])
+    figures = export.compare(keras, ties_flipped, frames, margin=0.1)
+    assert (figures["agreement"], figures["decisive_frames"], figures["decisive_agreement"]) == (0.5, 2, 1.0)
+    assert export.verdict("int8", figures, 0.95)["passed"] is True
+    decisive_flipped = _scores([[0.50, 0.48, 0.02], [0.34, 0.33, 0.33], [0.3, 0.6, 0.1], [0.1, 0.8, 0.1]])
+    figures = export.compare(keras, decisive_flipped, frames, margin=0.1)
+    assert figures["agreement"] == 0.75 and figures["decisive_agreement"] == 0.5
+    with pytest.raises(export.ExportCheckFailed, match=r"agreement 0.5000 < deploy.agreement_min 0.95 on the 2 frames where Keras' top-1 leads by >= 0.1"):
+        export.verdict("int8", figures, 0.95)
+
+
+def test_accuracy_drop_check_fails_with_numbers():
+    frames = np.arange(4, dtype=np.float32)[:, None]
+    keras = _scores([[0.50, 0.48, 0.02], [0.48, 0.50, 0.02], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
+    worse = _scores([[0.48, 0.50, 0.02], [0.50, 0.48, 0.02], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
+    figures = export.compare(keras, worse, frames, labels=np.array([0, 0, 0, 1]), margin=0.1)
+    assert (figures["reference_accuracy"], figures["accuracy"], figures["accuracy_drop"]) == (0.75, 0.75, 0.0)
+    assert export.verdict("fp16", figures, 0.95, accuracy_drop_max=0.02)["passed"] is True
+    figures = export.compare(keras, worse, frames, labels=np.array([0, 1, 0, 1]), margin=0.1)
+    assert figures["accuracy_drop"] == 0.5
+    with pytest.raises(export.ExportCheckFailed, match=r"fp16 .* accuracy 0.5000 vs Keras 1.0000, a drop of 0.5000 > deploy.accuracy_drop_max 0.02"):
+        export.verdict("fp16", figures, 0.95, accuracy_drop_max=0.02)
 
 
 def test_fp16_weights_are_half_and_io_stays_float(exported):
