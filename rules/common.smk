@@ -39,8 +39,11 @@ def split_files(split):
 
 
 def model_settings(wildcards):
-    """One model's config entry: a rule param, so editing it re-runs that model only."""
-    return config["models"][wildcards.model]
+    """One model's config entry but its fine-tune overrides (those are `prune_settings`'): a rule
+    param, so editing it re-runs that model only, and editing its fine-tune keeps its baseline.
+    """
+    entry = config["models"][wildcards.model]
+    return {key: value for key, value in entry.items() if key != "finetune"}
 
 
 def arch_module(wildcards):
@@ -254,10 +257,11 @@ def data_dir_of_inputs(wildcards, input):
 def prune_settings(wildcards):
     """What one pruned variant depends on, and nothing more: adding a sparsity level leaves the
     params of existing variants unchanged, so only the new variant is built."""
-    train = config["models"][wildcards.model]["train"]
+    entry = config["models"][wildcards.model]
+    train = entry["train"]
     method = wildcards.variant.split("-")[0]
     return {
-        "finetune": config["prune"]["finetune"],
+        "finetune": {**config["prune"]["finetune"], **(entry.get("finetune") or {})},
         "frequency": (
             config["prune"].get("frequency", 100) if method == "magnitude" else None
         ),

@@ -29,6 +29,8 @@ def test_paper_config_has_the_papers_settings():
         train = entry["train"]
         assert (train["epochs"], train["batch_size"], train["learning_rate"], train["beta_1"], train["beta_2"]) == (110, 256, 0.001, 0.9, 0.999)
         assert train["input_scale"] is None  # the paper trained on the raw frames
+        finetune = {**config["prune"]["finetune"], **entry.get("finetune", {})}
+        assert finetune["frames"] is None  # fine-tunes see the whole training split
 
 
 def test_deep_merge_keeps_sibling_keys():
@@ -51,6 +53,8 @@ def test_deep_merge_keeps_sibling_keys():
         ({"dataset": {"source": "rml2020"}}, "'rml2020' is not one of"),
         ({"models": {"model1": {"train": {"input_scale": "big"}}}}, "['model1']['train']['input_scale']"),
         ({"models": {"model1": {"train": {"input_scale": -3}}}}, "['model1']['train']['input_scale']"),
+        ({"models": {"model1": {"finetune": {"frames": 0}}}}, "['model1']['finetune']['frames']"),
+        ({"models": {"model1": {"finetune": {"epoch": 2}}}}, "epoch"),
     ],
 )
 def test_schema_rejections_name_the_problem(tmp_path, override, expected):

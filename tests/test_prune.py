@@ -226,8 +226,9 @@ def test_pruned_artifacts_load_and_match_their_json(pruned_run):
         model = keras.models.load_model(path, compile=False)  # plain tf_keras, no custom objects
         variant = parse_variant(summary["variant"])
         assert summary["method"] == variant.method and summary["target_sparsity"] == variant.fraction
-        assert len(history) == 1 + summary["finetune"]["epochs_run"] == 1 + config["prune"]["finetune"]["epochs"]
-        assert summary["finetune"]["train_frames"] == config["prune"]["finetune"]["frames"]  # the seeded draw, not the whole split
+        finetune = {**config["prune"]["finetune"], **config["models"][path.parent.name].get("finetune", {})}
+        assert len(history) == 1 + summary["finetune"]["epochs_run"] == 1 + finetune["epochs"]
+        assert summary["finetune"]["train_frames"] == finetune["frames"]  # the seeded draw, not the whole split
         costs = layer_costs(model)
         assert totals(costs) == summary["totals_after"]
         by_layer = {r["layer"]: r for r in costs}

@@ -163,3 +163,14 @@ def test_benchmark_setting_reruns_only_benchmarks(tiny_copy, tmp_path):
     assert not own, f"jobs re-run although no input of theirs changes:\n{describe(own)}"
     if (tiny_copy / "results/table5.csv").exists():
         assert "table5" in {j.rule for j in jobs}, "Table V is not rebuilt from the new benchmarks"
+
+
+def test_model_finetune_override_reruns_only_that_models_pruned_variants(tiny_copy, tmp_path):
+    """models.<name>.finetune overrides prune.finetune for that model alone: its pruned variants
+    (and what is built from them) re-run; its baseline and the other model stay."""
+    epochs = yaml.safe_load(TINY.read_text())["prune"]["finetune"]["epochs"] + 1
+    jobs, _ = dry_run(tiny_copy, override={"models": {"model1": {"finetune": {"epochs": epochs}}}}, tmp=tmp_path)
+    pruned = {j.wildcards["variant"] for j in jobs if j.rule == "prune"}
+    assert pruned and pruned == {v for v in variants_of(tiny_copy, "model1") if v != "baseline"}, describe(jobs)
+    assert not [j for j in jobs if j.wildcards.get("model") == "model2"], describe(jobs)
+    assert not [j for j in jobs if j.rule in ("data", "train")], describe(jobs)
