@@ -9,7 +9,12 @@ sys.path.insert(0, PACKAGE_DIR)
 
 from amrcomp import frames as frames_io  # noqa: E402
 from amrcomp.models import module_path  # noqa: E402
-from amrcomp.settings import all_variants, check_config, pruned_variants  # noqa: E402
+from amrcomp.settings import (  # noqa: E402
+    all_variants,
+    check_config,
+    model_finetune,
+    pruned_variants,
+)
 
 check_config(config)
 
@@ -257,11 +262,10 @@ def data_dir_of_inputs(wildcards, input):
 def prune_settings(wildcards):
     """What one pruned variant depends on, and nothing more: adding a sparsity level leaves the
     params of existing variants unchanged, so only the new variant is built."""
-    entry = config["models"][wildcards.model]
-    train = entry["train"]
+    train = config["models"][wildcards.model]["train"]
     method = wildcards.variant.split("-")[0]
     return {
-        "finetune": {**config["prune"]["finetune"], **(entry.get("finetune") or {})},
+        "finetune": model_finetune(config, wildcards.model),
         "frequency": (
             config["prune"].get("frequency", 100) if method == "magnitude" else None
         ),

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
 
-from amrcomp.settings import CONFIG_DIR, ConfigError, deep_merge, load_config, pruned_variants
+from amrcomp.settings import CONFIG_DIR, ConfigError, deep_merge, load_config, model_finetune, pruned_variants
 
 
 def write(tmp_path: Path, obj) -> Path:
@@ -25,12 +25,11 @@ def test_paper_config_has_the_papers_settings():
     config = load_config(CONFIG_DIR / "paper.yaml")
     assert config["dataset"]["frames_per_block"] * 11 * 20 == 220_000
     assert config["dataset"]["split"] == {"train": 0.6, "val": 0.2, "test": 0.2}
-    for entry in config["models"].values():
+    for name, entry in config["models"].items():
         train = entry["train"]
         assert (train["epochs"], train["batch_size"], train["learning_rate"], train["beta_1"], train["beta_2"]) == (110, 256, 0.001, 0.9, 0.999)
         assert train["input_scale"] is None  # the paper trained on the raw frames
-        finetune = {**config["prune"]["finetune"], **entry.get("finetune", {})}
-        assert finetune["frames"] is None  # fine-tunes see the whole training split
+        assert model_finetune(config, name)["frames"] is None  # fine-tunes see the whole training split
 
 
 def test_deep_merge_keeps_sibling_keys():

@@ -22,6 +22,7 @@ from amrcomp.models.cost import layer_costs, totals  # noqa: E402
 from amrcomp.prune import finetune_settings, parse_variant, prune_variant  # noqa: E402
 from amrcomp.prune.filters import l1_keep, plan, shrink  # noqa: E402
 from amrcomp.prune.unstructured import m_by_n_holds  # noqa: E402
+from amrcomp.settings import model_finetune  # noqa: E402
 
 LOG = logging.getLogger("test_prune")
 N_CLASSES = 4
@@ -226,7 +227,7 @@ def test_pruned_artifacts_load_and_match_their_json(pruned_run):
         model = keras.models.load_model(path, compile=False)  # plain tf_keras, no custom objects
         variant = parse_variant(summary["variant"])
         assert summary["method"] == variant.method and summary["target_sparsity"] == variant.fraction
-        finetune = {**config["prune"]["finetune"], **config["models"][path.parent.name].get("finetune", {})}
+        finetune = model_finetune(config, path.parent.name)
         assert len(history) == 1 + summary["finetune"]["epochs_run"] == 1 + finetune["epochs"]
         assert summary["finetune"]["train_frames"] == finetune["frames"]  # the seeded draw, not the whole split
         costs = layer_costs(model)

@@ -44,6 +44,12 @@ def pruned_variants(prune: dict[str, Any]) -> list[str]:
     return variants
 
 
+def model_finetune(config: dict[str, Any], model: str) -> dict[str, Any]:
+    """`prune.finetune` with `models.<model>.finetune` laid over it: the one place that decides
+    how a model's pruned variants are fine-tuned."""
+    return {**config["prune"]["finetune"], **(config["models"][model].get("finetune") or {})}
+
+
 def all_variants(config: dict[str, Any]) -> list[str]:
     return ["baseline", *pruned_variants(config["prune"])]
 
