@@ -288,6 +288,12 @@ DEPLOY = config["deploy"]
 # TensorRT takes only symmetric int8 activations and float biases; ONNX Runtime's x86 fast path
 # is uint8 activations with int32 biases. One int8 ONNX serves every configured backend.
 INT8_SCHEME = "tensorrt" if "tensorrt" in BACKENDS else "onnxruntime"
+# Acceptance of each ONNX export against its Keras model (amrcomp.export.check_export's keywords).
+EXPORT_CHECK = {
+    "agreement_min": DEPLOY.get("agreement_min", 0.95),
+    "margin": DEPLOY.get("agreement_margin", 0.1),
+    "accuracy_drop_max": DEPLOY.get("accuracy_drop_max", 0.02),
+}
 BENCH_SETTINGS = {
     "batch_sizes": DEPLOY["batch_sizes"],
     "warmup": DEPLOY["warmup"],

@@ -20,9 +20,7 @@ rule export_onnx:
         dtype="fp32",
         data_dir=data_dir_of_inputs,
         opset=DEPLOY["opset"],
-        agreement_min=DEPLOY.get("agreement_min", 0.95),
-        agreement_margin=DEPLOY.get("agreement_margin", 0.1),
-        accuracy_drop_max=DEPLOY.get("accuracy_drop_max", 0.02),
+        check=EXPORT_CHECK,
         batch_size=BENCH_SETTINGS["eval_batch_size"],
     script:
         "../workflow/scripts/export.py"
@@ -50,9 +48,7 @@ rule convert_onnx:
         dtype=lambda wildcards: wildcards.dtype,
         data_dir=data_dir_of_inputs,
         opset=DEPLOY["opset"],
-        agreement_min=DEPLOY.get("agreement_min", 0.95),
-        agreement_margin=DEPLOY.get("agreement_margin", 0.1),
-        accuracy_drop_max=DEPLOY.get("accuracy_drop_max", 0.02),
+        check=EXPORT_CHECK,
         batch_size=BENCH_SETTINGS["eval_batch_size"],
         calibration=CALIBRATION,
         int8_scheme=INT8_SCHEME,

@@ -230,9 +230,9 @@ def verdict(dtype: str, figures: dict[str, Any], agreement_min: float, accuracy_
     else:
         criterion = {"agreement_min": float(agreement_min), "accuracy_drop_max": accuracy_drop_max}
         problems = []
-        decisive = figures.get("decisive_agreement", figures["agreement"])
+        decisive = figures["decisive_agreement"]
         if decisive is not None and decisive < agreement_min:
-            problems.append(f"class agreement {decisive:.4f} < deploy.agreement_min {agreement_min} on the {figures.get('decisive_frames', figures['n_frames'])} frames where Keras' top-1 leads by >= {figures.get('margin', 0):g}")
+            problems.append(f"class agreement {decisive:.4f} < deploy.agreement_min {agreement_min} on the {figures['decisive_frames']} frames where Keras' top-1 leads by >= {figures['margin']:g}")
         drop = figures.get("accuracy_drop")
         if accuracy_drop_max is not None and drop is not None and drop > accuracy_drop_max:
             problems.append(f"accuracy {figures['accuracy']:.4f} vs Keras {figures['reference_accuracy']:.4f}, a drop of {drop:.4f} > deploy.accuracy_drop_max {accuracy_drop_max}")

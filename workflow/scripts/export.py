@@ -36,8 +36,7 @@ with logged(snakemake.log[0], f"export {wc.model}/{wc.variant}-{dtype}") as log:
             raise ValueError(f"unknown ONNX dtype {dtype!r}; deploy.dtypes allows fp32, fp16, int8")
         check = export.check_export(
             lambda x: model(x, training=False).numpy(), tmp, dtype, test.model_input(),
-            params.agreement_min, snakemake.threads, params.batch_size,
-            labels=test.labels, margin=params.agreement_margin, accuracy_drop_max=params.accuracy_drop_max,
+            threads=snakemake.threads, batch_size=params.batch_size, labels=test.labels, **params.check,
         )
         log.info("check on %d test frames: %s", check["n_frames"], {k: v for k, v in check.items() if k != "n_frames"})
         ops = export.op_counts(tmp)
