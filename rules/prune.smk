@@ -17,7 +17,9 @@ rule prune:
         variant=r"(magnitude|m_by_n|filters)-\d+",
     conda:
         "../envs/amrcomp.yaml"
-    threads: 2
+    # tfmot's wrapped fine-tune used 0.7-0.8 of a core when given two (measured with
+    # benchmarks/bench_dag.py): one thread each lets two variants prune side by side.
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=120,

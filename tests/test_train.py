@@ -1,4 +1,4 @@
-"""Training-time input scaling: the scale folds exactly into the first kernel."""
+"""Training input: the scale folds exactly into the first kernel; the tf.data pipeline never idles."""
 
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ tfsetup.configure(2, 0)
 from amrcomp.frames import Split  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.tfsetup import keras  # noqa: E402
-from amrcomp.train import fold_input_scale, input_scale_for  # noqa: E402
+from amrcomp.train import dataset, fold_input_scale, input_scale_for  # noqa: E402
 
 
 def frames(n=64, rms=0.006, seed=0):
@@ -46,3 +46,18 @@ def test_fold_refuses_a_nonlinear_layer_before_the_first_kernel():
     outputs = layers.Dense(2)(layers.Activation("tanh")(inputs))
     with pytest.raises(ValueError, match="cannot fold the input scale past"):
         fold_input_scale(keras().Model(inputs, outputs), 10.0)
+
+
+def test_training_pipeline_has_no_autotune_thread_and_reshuffles_with_its_seed():
+    """Autotuning made each epoch's iterator teardown wait up to a minute with the CPU idle."""
+    train = frames(40)
+    ds = dataset(train, 11, batch_size=16, shuffle_seed=7, scale=2.0)
+    assert ds.options().autotune.enabled is False
+    epochs = [np.concatenate([x.numpy() for x, _ in ds]) for _ in range(2)]
+    assert epochs[0].shape == (40, 2, 128, 1)
+    key = lambda x: np.sort(x[:, 0, 0, 0])  # noqa: E731
+    np.testing.assert_allclose(key(epochs[0]), key(train.x[..., None] * 2.0), rtol=1e-6)  # a permutation of the scaled frames
+    assert not np.array_equal(epochs[0], epochs[1]), "each epoch must reshuffle"
+    np.testing.assert_array_equal(epochs[0], np.concatenate([x.numpy() for x, _ in dataset(train, 11, 16, 7, 2.0)]))
+    labels = np.concatenate([y.numpy() for _, y in ds])
+    assert labels.shape == (40, 11) and np.all(labels.sum(axis=1) == 1)

@@ -62,7 +62,13 @@ def fold_input_scale(model, scale: float) -> str:
 
 
 def dataset(frames: Split, n_classes: int, batch_size: int, shuffle_seed: int | None, scale: float = 1.0):
-    """A prefetched tf.data pipeline of (scale * frames (n,2,L,1), one-hot labels)."""
+    """A prefetched tf.data pipeline of (scale * frames (n,2,L,1), one-hot labels).
+
+    tf.data autotuning is off: its model thread sleeps for up to a minute between optimisation
+    rounds and destroying an iterator waits for that sleep to end, which idled the CPU for
+    0-40 s after each epoch (Keras makes a new iterator per epoch; measured on TF 2.21, 2 cores).
+    A fixed prefetch of two batches keeps the CPU fed just as well here.
+    """
     import tensorflow as tf
 
     x = np.asarray(frames.x, dtype=np.float32)[..., None]
@@ -72,8 +78,10 @@ def dataset(frames: Split, n_classes: int, batch_size: int, shuffle_seed: int | 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:
         ds = ds.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda a, b: (a, tf.one_hot(b, n_classes)), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).map(lambda a, b: (a, tf.one_hot(b, n_classes)))
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(2).with_options(options)
 
 
 class EpochLog(keras().callbacks.Callback):
