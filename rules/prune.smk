@@ -17,8 +17,8 @@ rule prune:
         variant=r"(magnitude|m_by_n|filters)-\d+",
     conda:
         "../envs/amrcomp.yaml"
-    # tfmot's wrapped fine-tune used 0.7-0.8 of a core when given two (measured with
-    # benchmarks/bench_dag.py): one thread each lets two variants prune side by side.
+    # tfmot's wrapped fine-tune used 0.7-0.8 of a core when given two, so two variants share the
+    # cores; the whole-DAG time did not improve (34.8 min on two threads, 36.5 on one).
     threads: 1
     resources:
         mem_mb=8000,
