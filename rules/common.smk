@@ -227,13 +227,13 @@ def figure_targets():
 
 
 def quantize_calibration_data(wildcards):
-    """The training split, read by int8 TFLite conversions only (representative data)."""
-    return split_files("train") if wildcards.dtype == "int8" else []
+    """The training split, read only when int8 is among the TFLite dtypes (representative data)."""
+    return split_files("train") if "int8" in TFLITE_DTYPES else []
 
 
 def quantize_calibration(wildcards):
-    """Calibration settings of int8 conversions only: editing them re-runs no other dtype."""
-    if wildcards.dtype != "int8":
+    """Calibration settings, present only when an int8 conversion uses them."""
+    if "int8" not in TFLITE_DTYPES:
         return {}
     return {
         "frames": config["quantize"]["calibration_frames"],
@@ -242,10 +242,10 @@ def quantize_calibration(wildcards):
 
 
 def energy_settings(wildcards):
-    """qtools settings of one dtype: editing another dtype's accumulator re-runs nothing."""
+    """qtools settings of each energy dtype (accumulator included), by dtype."""
     from amrcomp.energy import settings_for
 
-    return settings_for(config["energy"], wildcards.dtype)
+    return {dtype: settings_for(config["energy"], dtype) for dtype in ENERGY_DTYPES}
 
 
 def data_dir_of_inputs(wildcards, input):

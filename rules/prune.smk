@@ -17,9 +17,9 @@ rule prune:
         variant=r"(magnitude|m_by_n|filters)-\d+",
     conda:
         "../envs/amrcomp.yaml"
-    # tfmot's wrapped fine-tune used 0.7-0.8 of a core when given two, so two variants share the
-    # cores; the whole-DAG time did not improve (34.8 min on two threads, 36.5 on one).
-    threads: 1
+    # The same threads as profiles/slurm: TensorFlow's float sums depend on the thread count.
+    # (One thread each, two variants at a time, did not shorten the DAG: 36.5 min vs 34.8.)
+    threads: 2
     resources:
         mem_mb=8000,
         runtime=120,

@@ -1,16 +1,21 @@
 # TFLite post-training quantisation (Table IV) and LiteRT evaluation of every variant and dtype.
 
 
+# One job converts a variant to every dtype: starting TensorFlow costs a job about 3 s, as much
+# as a conversion. Every .tflite is still its own target; a calibration edit re-runs the
+# variant's job (all its dtypes), a new dtype re-runs it too.
 rule quantize:
     input:
         model=keras_model,
         train=quantize_calibration_data,
     output:
-        "results/tflite/{model}/{variant}-{dtype}.tflite",
+        expand(
+            "results/tflite/{{model}}/{{variant}}-{dtype}.tflite", dtype=TFLITE_DTYPES
+        ),
     log:
-        "results/logs/quantize/{model}/{variant}-{dtype}.log",
+        "results/logs/quantize/{model}/{variant}.log",
     benchmark:
-        "results/benchmarks/quantize/{model}/{variant}-{dtype}.tsv"
+        "results/benchmarks/quantize/{model}/{variant}.tsv"
     conda:
         "../envs/amrcomp.yaml"
     threads: 1
@@ -18,6 +23,7 @@ rule quantize:
         mem_mb=4000,
         runtime=30,
     params:
+        dtypes=TFLITE_DTYPES,
         calibration=quantize_calibration,
     script:
         "../workflow/scripts/quantize.py"

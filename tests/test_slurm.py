@@ -91,6 +91,18 @@ def test_profile_resources_reach_every_job(tmp_path, profile):
             assert gpu == 0, (rule, resources)
 
 
+@pytest.mark.parametrize("profile", ["slurm", "slurm-gpu"])
+def test_profile_threads_match_a_local_run(tmp_path, profile):
+    """TensorFlow's float sums depend on its thread count, so a cluster run gives a local 2-core
+    run's numbers only with the same threads per rule (a prune on 2 threads there and 1 here
+    changed Table V's accuracies)."""
+    local = {rule: threads for rule, _, threads in planned_resources(snakemake(tmp_path / "local", "-n").stdout)}
+    output = snakemake(tmp_path / "cluster", "-n", "--profile", str(PROFILES / profile)).stdout
+    cluster = {rule: threads for rule, _, threads in planned_resources(output)}
+    assert {"train", "prune", "evaluate_keras", "quantize"} <= set(local)
+    assert cluster == local
+
+
 def test_gpu_profile_is_the_cpu_profile_plus_gpus():
     cpu = yaml.safe_load((PROFILES / "slurm/config.yaml").read_text())
     gpu = yaml.safe_load((PROFILES / "slurm-gpu/config.yaml").read_text())
