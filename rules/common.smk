@@ -226,19 +226,17 @@ def figure_targets():
     return [f"results/figures/{stem}.{ext}" for stem in stems for ext in ("png", "svg")]
 
 
-def quantize_calibration_data(wildcards):
-    """The training split, read only when int8 is among the TFLite dtypes (representative data)."""
-    return split_files("train") if "int8" in TFLITE_DTYPES else []
-
-
-def quantize_calibration(wildcards):
-    """Calibration settings, present only when an int8 conversion uses them."""
-    if "int8" not in TFLITE_DTYPES:
-        return {}
-    return {
+# int8 TFLite conversions calibrate on training frames; without int8 the quantize jobs read
+# neither the training split nor these settings.
+TFLITE_CALIBRATION = (
+    {
         "frames": config["quantize"]["calibration_frames"],
         "seed": config["quantize"].get("calibration_seed", 2016),
     }
+    if "int8" in TFLITE_DTYPES
+    else {}
+)
+TFLITE_CALIBRATION_DATA = split_files("train") if TFLITE_CALIBRATION else []
 
 
 def energy_settings(wildcards):

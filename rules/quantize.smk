@@ -7,7 +7,7 @@
 rule quantize:
     input:
         model=keras_model,
-        train=quantize_calibration_data,
+        train=TFLITE_CALIBRATION_DATA,
     output:
         expand(
             "results/tflite/{{model}}/{{variant}}-{dtype}.tflite", dtype=TFLITE_DTYPES
@@ -24,7 +24,7 @@ rule quantize:
         runtime=30,
     params:
         dtypes=TFLITE_DTYPES,
-        calibration=quantize_calibration,
+        calibration=TFLITE_CALIBRATION,
     script:
         "../workflow/scripts/quantize.py"
 
