@@ -1,5 +1,6 @@
-# AMR model-compression workflow: data -> train -> prune -> quantise -> energy -> deploy -> tables.
-# Config: config/config.yaml (validated against config/schema.yaml); see README.md.
+# AMR model-compression workflow, one rule file per stage: data -> train -> evaluate -> prune ->
+# quantize -> energy -> export -> bench -> tables -> figures -> report.
+# Config: config/config.yaml, validated against config/schema.yaml (which fills every default).
 
 import os
 
@@ -20,11 +21,15 @@ validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
+include: "rules/evaluate.smk"
 include: "rules/prune.smk"
 include: "rules/quantize.smk"
 include: "rules/energy.smk"
-include: "rules/deploy.smk"
+include: "rules/export.smk"
+include: "rules/bench.smk"
 include: "rules/tables.smk"
+include: "rules/figures.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -43,14 +43,28 @@ def main() -> None:
     if args.fresh and args.workdir.exists():
         shutil.rmtree(args.workdir)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(args.workdir), "--cores", str(args.cores), *args.targets]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(args.workdir),
+        "--cores",
+        str(args.cores),
+        *args.targets,
+    ]
     if args.configfile:
         command += ["--configfile", *args.configfile]
     print("running:", " ".join(command), flush=True)
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=args.workdir)
     wall = time.perf_counter() - started
-    print(f"\nexit code {proc.returncode}; wall time {wall:.0f} s ({wall / 60:.1f} min) on {args.cores} cores")
+    print(
+        f"\nexit code {proc.returncode}; wall time {wall:.0f} s ({wall / 60:.1f} min) "
+        f"on {args.cores} cores"
+    )
     print(f"{'stage':<20} {'jobs':>5} {'seconds':>9}")
     for stage, (jobs, seconds) in stage_seconds(args.workdir / "results").items():
         print(f"{stage:<20} {jobs:>5} {seconds:>9.0f}")

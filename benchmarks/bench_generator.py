@@ -24,9 +24,13 @@ def main() -> None:
     start = time.perf_counter()
     x, labels, snr, realised = generate(args.frames_per_block, args.seed, return_realised_snr=True)
     wall = time.perf_counter() - start
-    print(f"generated {len(labels):,} frames ({len(CLASSES)} classes x {len(SNRS)} SNRs x {args.frames_per_block}) of shape {x.shape[1:]}")
+    print(
+        f"generated {len(labels):,} frames ({len(CLASSES)} classes x {len(SNRS)} SNRs x {args.frames_per_block}) of shape {x.shape[1:]}"
+    )
     print(f"wall time {wall:.2f} s, {len(labels) / wall:,.0f} frames/s")
-    l1_error = np.abs(np.hypot(x[:, 0].astype(np.float64), x[:, 1].astype(np.float64)).sum(axis=1) - 1).max()
+    l1_error = np.abs(
+        np.hypot(x[:, 0].astype(np.float64), x[:, 1].astype(np.float64)).sum(axis=1) - 1
+    ).max()
     print(f"max |L1 norm - 1| = {l1_error:.2e}, all finite: {bool(np.isfinite(x).all())}")
     print("SNR label  realised mean  realised std (dB)")
     for s in SNRS:

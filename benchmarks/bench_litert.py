@@ -1,4 +1,5 @@
-"""Measured LiteRT throughput (frames/s) of the quantised models at 1 and 2 threads, batch 1 and 256.
+"""Measured LiteRT throughput (frames/s) of the quantised models at 1 and 2 threads,
+batch 1 and 256.
 
 A script, not a test: run after the quantize stage, e.g.
     .venv/bin/python benchmarks/bench_litert.py results/
@@ -17,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from amrcomp.quantize import litert_predictor  # noqa: E402
+from amrcomp.runtimes import litert_predictor  # noqa: E402
 
 VARIANTS = ("magnitude-50", "filters-50")
 DTYPES = ("fp32", "int8")
@@ -40,14 +41,30 @@ def throughput(path: Path, threads: int, batch: int, min_seconds: float, warmup:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", nargs="?", default="results", type=Path, help="results directory (default: results/)")
+    parser.add_argument(
+        "results",
+        nargs="?",
+        default="results",
+        type=Path,
+        help="results directory (default: results/)",
+    )
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 256])
-    parser.add_argument("--seconds", type=float, default=1.0, help="minimum timed seconds per measurement")
+    parser.add_argument(
+        "--seconds", type=float, default=1.0, help="minimum timed seconds per measurement"
+    )
     args = parser.parse_args(argv)
-    files = sorted(p for p in (args.results / "tflite").glob("*/*.tflite") if p.stem.rsplit("-", 1)[0] in VARIANTS and p.stem.rsplit("-", 1)[1] in DTYPES)
+    files = sorted(
+        p
+        for p in (args.results / "tflite").glob("*/*.tflite")
+        if p.stem.rsplit("-", 1)[0] in VARIANTS and p.stem.rsplit("-", 1)[1] in DTYPES
+    )
     if not files:
-        print(f"no {'/'.join(VARIANTS)} x {'/'.join(DTYPES)} .tflite files under {args.results / 'tflite'}; run the quantize rule first", file=sys.stderr)
+        print(
+            f"no {'/'.join(VARIANTS)} x {'/'.join(DTYPES)} .tflite files under "
+            f"{args.results / 'tflite'}; run the quantize rule first",
+            file=sys.stderr,
+        )
         return 1
     print(f"{'model':<8} {'variant':<14} {'dtype':<6} {'threads':>7} {'batch':>6} {'frames/s':>12}")
     for path in files:
@@ -55,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         for threads in args.threads:
             for batch in args.batches:
                 fps = throughput(path, threads, batch, args.seconds)
-                print(f"{path.parent.name:<8} {variant:<14} {dtype:<6} {threads:>7} {batch:>6} {fps:>12,.0f}", flush=True)
+                print(
+                    f"{path.parent.name:<8} {variant:<14} {dtype:<6} "
+                    f"{threads:>7} {batch:>6} {fps:>12,.0f}",
+                    flush=True,
+                )
     return 0
 
 

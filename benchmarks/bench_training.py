@@ -24,17 +24,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=8192)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=2, help="timed epochs after one warm-up epoch")
+    parser.add_argument(
+        "--epochs", type=int, default=2, help="timed epochs after one warm-up epoch"
+    )
     args = parser.parse_args()
     tfsetup.configure(args.threads, 0)
+    from amrcomp.fitting import fit
     from amrcomp.models import build_model
-    from amrcomp.train import fit
 
     config = load_config()
     rng = np.random.default_rng(0)
-    frames = Split(x=rng.standard_normal((args.frames, 2, 128), dtype=np.float32) / 128, labels=rng.integers(0, 11, args.frames), snr=np.zeros(args.frames, dtype=np.int64))
+    frames = Split(
+        x=rng.standard_normal((args.frames, 2, 128), dtype=np.float32) / 128,
+        labels=rng.integers(0, 11, args.frames),
+        snr=np.zeros(args.frames, dtype=np.int64),
+    )
     log = logging.getLogger("bench")
-    print(f"machine: {platform.processor() or platform.machine()}, threads {args.threads}, {args.frames} frames/epoch")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, threads {args.threads}, "
+        f"{args.frames} frames/epoch"
+    )
     for name, entry in config["models"].items():
         model = build_model(entry["arch"])
         settings = {**entry["train"], "epochs": 1, "early_stopping_patience": 0, "reduce_lr": None}
@@ -43,8 +52,11 @@ def main() -> None:
         started = time.perf_counter()
         result = fit(model, frames, frames, 11, settings, log, recompile=False)
         elapsed = time.perf_counter() - started
-        print(f"{name} ({entry['arch']}): {result['used']['samples_per_second']:.0f} samples/s in fit epochs "
-              f"({args.frames * args.epochs / elapsed:.0f} samples/s including validation)")
+        print(
+            f"{name} ({entry['arch']}): "
+            f"{result['used']['samples_per_second']:.0f} samples/s in fit epochs "
+            f"({args.frames * args.epochs / elapsed:.0f} samples/s including validation)"
+        )
 
 
 if __name__ == "__main__":

@@ -38,4 +38,4 @@ rule data_preview:
         data_dir=data_dir_of_inputs,
         snrs=[-10, 0, 18],
     script:
-        "../workflow/scripts/data_preview.py"
+        "../workflow/scripts/data.py"

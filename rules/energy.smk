@@ -20,6 +20,6 @@ rule energy:
         runtime=15,
     params:
         dtypes=ENERGY_DTYPES,
-        settings=energy_settings,
+        settings=energy_settings(config),
     script:
         "../workflow/scripts/energy.py"

@@ -14,7 +14,7 @@ rule prune:
     benchmark:
         "results/benchmarks/prune/{model}/{variant}.tsv"
     wildcard_constraints:
-        variant=r"(magnitude|m_by_n|filters)-\d+",
+        variant=variants.PRUNED_PATTERN,
     conda:
         "../envs/amrcomp.yaml"
     # The same threads as profiles/slurm: TensorFlow's float sums depend on the thread count.
@@ -24,7 +24,7 @@ rule prune:
         mem_mb=8000,
         runtime=120,
     params:
-        settings=prune_settings,
+        settings=lambda wc: prune_settings(config, wc.model, wc.variant),
         data_dir=data_dir_of_inputs,
     script:
         "../workflow/scripts/prune.py"

@@ -18,31 +18,7 @@ rule train:
         runtime=600,
         gpu=0,
     params:
-        settings=model_settings,
+        settings=lambda wildcards: model_settings(config, wildcards.model),
         data_dir=data_dir_of_inputs,
     script:
         "../workflow/scripts/train.py"
-
-
-rule evaluate_keras:
-    input:
-        model=keras_model,
-        test=split_files("test"),
-        manifest=DATA_MANIFEST,
-    output:
-        "results/eval/{model}/{variant}-fp32.json",
-    log:
-        "results/logs/eval/{model}/{variant}-fp32.log",
-    benchmark:
-        "results/benchmarks/eval/{model}/{variant}-fp32.tsv"
-    conda:
-        "../envs/amrcomp.yaml"
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    params:
-        data_dir=data_dir_of_inputs,
-        batch_size=config["quantize"].get("eval_batch_size", 1024),
-    script:
-        "../workflow/scripts/evaluate.py"

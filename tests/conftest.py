@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "config" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 # Keys and columns that measure time (they differ between any two runs).
-TIMING = re.compile(r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size", re.I)
+TIMING = re.compile(
+    r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size", re.I
+)
 
 
 def strip_timing(obj):
@@ -30,9 +32,24 @@ def strip_timing(obj):
     return obj
 
 
-def snakemake(workdir: Path, *args: str, configfiles: tuple[Path | str, ...] = (TINY,), check: bool = True, timeout: int = 3600, env: dict | None = None) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path,
+    *args: str,
+    configfiles: tuple[Path | str, ...] = (TINY,),
+    check: bool = True,
+    timeout: int = 3600,
+    env: dict | None = None,
+) -> subprocess.CompletedProcess:
     """Run the workflow of this repo in `workdir` (outputs under workdir/results)."""
-    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2"]
+    cmd = [
+        SNAKEMAKE,
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+    ]
     # --configfile takes every following word as a config file: put it after the options and
     # targets, but before an explicit "--" (after which every word is a target).
     args = list(args)
@@ -41,9 +58,14 @@ def snakemake(workdir: Path, *args: str, configfiles: tuple[Path | str, ...] = (
     if configfiles:
         cmd += ["--configfile", *map(str, configfiles)]
     cmd += args[split:]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
     return proc
 
 
@@ -54,7 +76,8 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """A completed tiny-config run of the default target; tests read its artifacts, never write them."""
+    """A completed tiny-config run of the default target; tests read its artifacts,
+    never write them."""
     workdir = tmp_path_factory.mktemp("tiny_run")
     snakemake(workdir)
     return workdir
@@ -62,7 +85,8 @@ def tiny_run(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def tiny_copy(tiny_run, tmp_path) -> Path:
-    """A private copy of the completed tiny run (with Snakemake's metadata) for tests that modify it."""
+    """A private copy of the completed tiny run (with Snakemake's metadata) for tests
+    that modify it."""
     dest = tmp_path / "run"
     shutil.copytree(tiny_run, dest, symlinks=True)
     return dest

@@ -1,4 +1,5 @@
-"""Benchmarks: timing methodology, the JSON record (ok and unsupported), machine info, real backends on small models."""
+"""Benchmarks: timing methodology, the JSON record (ok and unsupported), machine info, real
+backends on small models."""
 
 from __future__ import annotations
 
@@ -11,15 +12,28 @@ from amrcomp import tfsetup
 
 tfsetup.configure(2, 0)
 
+from amrcomp import machine  # noqa: E402
 from amrcomp.atomic import read_json, write_json  # noqa: E402
-from amrcomp.bench import RECORD_KEYS, BackendUnsupported, open_runner, run_benchmark  # noqa: E402
-from amrcomp.bench import machine, timing  # noqa: E402
+from amrcomp.bench import (  # noqa: E402
+    RECORD_KEYS,
+    BackendUnsupported,
+    open_runner,
+    run_benchmark,
+    timing,  # noqa: E402
+)
 from amrcomp.frames import Split  # noqa: E402
 from amrcomp.settings import load_config  # noqa: E402
 from conftest import TINY  # noqa: E402
 
 CLASSES = [f"c{i}" for i in range(11)]
-SETTINGS = {"batch_sizes": [4, 16], "warmup": 2, "repeats": 3, "min_seconds": 0.0, "threads": 1, "eval_batch_size": 8}
+SETTINGS = {
+    "batch_sizes": [4, 16],
+    "warmup": 2,
+    "repeats": 3,
+    "min_seconds": 0.0,
+    "threads": 1,
+    "eval_batch_size": 8,
+}
 LABELS = {"model": "model1", "variant": "magnitude-50", "dtype": "fp32", "backend": "onnxruntime"}
 
 
@@ -42,7 +56,10 @@ class LinearRunner:
 
     def predict(self, x):
         if self.refuse:
-            raise BackendUnsupported("[ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for Conv(11)")
+            raise BackendUnsupported(
+                "[ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : "
+                "Could not find an implementation for Conv(11)"
+            )
         return x.reshape(len(x), -1) @ self.w
 
     def bind(self, x):
@@ -109,22 +126,35 @@ def check_schema(record: dict) -> None:
     assert set(RECORD_KEYS) <= set(record), set(RECORD_KEYS) - set(record)
     assert record["status"] in ("ok", "unsupported")
     assert isinstance(record["size_bytes"], int) and isinstance(record["size_zip_bytes"], int)
-    assert isinstance(record["threads"], int) and record["batch_sizes"] == sorted(record["batch_sizes"])
+    assert isinstance(record["threads"], int) and record["batch_sizes"] == sorted(
+        record["batch_sizes"]
+    )
     m = record["machine"]
-    assert isinstance(m["cpu"], str) and m["cpu"] and isinstance(m["cores"], int) and isinstance(m["gpus"], list)
+    assert (
+        isinstance(m["cpu"], str)
+        and m["cpu"]
+        and isinstance(m["cores"], int)
+        and isinstance(m["gpus"], list)
+    )
     assert {"onnxruntime", "ai-edge-litert", "tensorflow", "tensorrt"} <= set(m["libraries"])
     for key in ("warmup", "repeats", "min_seconds"):
         assert key in record["timing"]
     if record["status"] == "ok":
         assert record["message"] is None
-        assert 0.0 <= record["accuracy"] <= 1.0 and record["accuracy_pct"] == pytest.approx(100 * record["accuracy"])
+        assert 0.0 <= record["accuracy"] <= 1.0 and record["accuracy_pct"] == pytest.approx(
+            100 * record["accuracy"]
+        )
         assert set(record["throughput_fps"]) >= {str(b) for b in record["batch_sizes"]} | {"1"}
         assert all(isinstance(v, float) and v > 0 for v in record["throughput_fps"].values())
         assert set(record["latency_ms"]) == {"p50", "p90", "p99"}
         assert {"confusion", "accuracy_per_snr", "n_frames"} <= set(record)
     else:
         assert isinstance(record["message"], str) and record["message"]
-        assert record["accuracy"] is None and record["throughput_fps"] is None and record["latency_ms"] is None
+        assert (
+            record["accuracy"] is None
+            and record["throughput_fps"] is None
+            and record["latency_ms"] is None
+        )
 
 
 def test_ok_record_schema_and_figures(split, tmp_path):
@@ -135,8 +165,16 @@ def test_ok_record_schema_and_figures(split, tmp_path):
     check_schema(record)
     expected = (split.x.reshape(len(split), -1) @ runner.w).argmax(1)
     assert record["accuracy"] == pytest.approx(float((expected == split.labels).mean()))
-    assert record["throughput_fps"] == {"1": pytest.approx(500.0), "4": pytest.approx(2000.0), "16": pytest.approx(8000.0)}
-    assert record["latency_ms"] == {"p50": pytest.approx(2.0), "p90": pytest.approx(2.0), "p99": pytest.approx(2.0)}
+    assert record["throughput_fps"] == {
+        "1": pytest.approx(500.0),
+        "4": pytest.approx(2000.0),
+        "16": pytest.approx(8000.0),
+    }
+    assert record["latency_ms"] == {
+        "p50": pytest.approx(2.0),
+        "p90": pytest.approx(2.0),
+        "p99": pytest.approx(2.0),
+    }
     assert record["timing"]["clock"] == "fake device clock" and record["size_bytes"] == 1000
     assert runner.calls == 3 * (2 + 3)  # three batch sizes x (warm-up + repeats)
     write_json(tmp_path / "r.json", record)  # JSON-serialisable, no NaN
@@ -146,10 +184,19 @@ def test_ok_record_schema_and_figures(split, tmp_path):
 def test_unsupported_record_keeps_backend_message(split, tmp_path):
     deployed = tmp_path / "model.onnx"
     deployed.write_bytes(b"x" * 10)
-    record = run_benchmark(lambda: LinearRunner(refuse=True), deployed, split, CLASSES, SETTINGS, {**LABELS, "dtype": "fp16"})
+    record = run_benchmark(
+        lambda: LinearRunner(refuse=True),
+        deployed,
+        split,
+        CLASSES,
+        SETTINGS,
+        {**LABELS, "dtype": "fp16"},
+    )
     check_schema(record)
     assert record["status"] == "unsupported" and "NOT_IMPLEMENTED" in record["message"]
-    assert record["dtype"] == "fp16" and record["backend_info"] == {"kind": "linear"}  # opened, refused on first run
+    assert record["dtype"] == "fp16" and record["backend_info"] == {
+        "kind": "linear"
+    }  # opened, refused on first run
     json.dumps(record, allow_nan=False)
 
 
@@ -165,18 +212,23 @@ def test_other_backend_errors_propagate(split, tmp_path):
 
 
 def test_settings_must_name_batch_sizes(split, tmp_path):
+    no_batch_sizes = {k: v for k, v in SETTINGS.items() if k != "batch_sizes"}
     with pytest.raises(ValueError, match=r"lack \['batch_sizes'\]"):
-        run_benchmark(LinearRunner, tmp_path, split, CLASSES, {"warmup": 1, "repeats": 1}, LABELS)
+        run_benchmark(LinearRunner, tmp_path, split, CLASSES, no_batch_sizes, LABELS)
 
 
 # ---------------------------------------------------------------- machine
 
 
 def test_machine_parsing():
-    info = "processor : 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu avx2 avx512f avx512_vnni sse\n"
+    info = (
+        "processor : 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu avx2 avx512f avx512_vnni sse\n"
+    )
     assert machine.cpu_model(info) == "AMD EPYC 9R14"
     assert machine.cpu_flags(info) == ["avx2", "avx512f", "avx512_vnni"]
-    assert machine.parse_gpus(["Tesla T4, 550.54.15"]) == [{"name": "Tesla T4", "driver": "550.54.15"}]
+    assert machine.parse_gpus(["Tesla T4, 550.54.15"]) == [
+        {"name": "Tesla T4", "driver": "550.54.15"}
+    ]
     versions = machine.library_versions(("numpy", "surely-not-installed-pkg"))
     assert versions["numpy"] == np.__version__ and versions["surely-not-installed-pkg"] is None
 
@@ -197,7 +249,9 @@ def test_onnxruntime_backend_end_to_end(small_model, split, tmp_path):
 
     path = tmp_path / "m.onnx"
     keras_to_onnx(small_model, path, 17)
-    record = run_benchmark(lambda: open_runner("onnxruntime", path, 1), path, split, CLASSES, SETTINGS, LABELS)
+    record = run_benchmark(
+        lambda: open_runner("onnxruntime", path, 1), path, split, CLASSES, SETTINGS, LABELS
+    )
     check_schema(record)
     assert record["status"] == "ok" and record["backend_info"]["intra_op_num_threads"] == 1
     keras_pred = small_model(split.model_input(), training=False).numpy().argmax(1)
@@ -205,22 +259,33 @@ def test_onnxruntime_backend_end_to_end(small_model, split, tmp_path):
 
 
 def test_onnxruntime_refusal_is_unsupported(split, tmp_path):
-    """A graph the CPU provider has no kernel for (float64 Conv) gives ORT's own NOT_IMPLEMENTED text."""
+    """A graph the CPU provider cannot run (float64 Conv) gives ORT's own NOT_IMPLEMENTED text."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["iq", "w"], ["y"])], "g",
+        [helper.make_node("Conv", ["iq", "w"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("iq", TensorProto.DOUBLE, [None, 2, 128, 1])],
         [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
         [numpy_helper.from_array(np.ones((1, 2, 1, 1)), "w")],
     )
     path = tmp_path / "double.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    record = run_benchmark(lambda: open_runner("onnxruntime", path, 1), path, split, CLASSES, SETTINGS, {**LABELS, "dtype": "fp16"})
+    record = run_benchmark(
+        lambda: open_runner("onnxruntime", path, 1),
+        path,
+        split,
+        CLASSES,
+        SETTINGS,
+        {**LABELS, "dtype": "fp16"},
+    )
     check_schema(record)
     assert record["status"] == "unsupported"
-    assert "NOT_IMPLEMENTED" in record["message"] and "Could not find an implementation for Conv" in record["message"]
+    assert (
+        "NOT_IMPLEMENTED" in record["message"]
+        and "Could not find an implementation for Conv" in record["message"]
+    )
 
 
 @pytest.mark.parametrize("dtype", ["fp32", "int8"])
@@ -230,10 +295,19 @@ def test_litert_backend_end_to_end(small_model, split, tmp_path, dtype):
     path = tmp_path / f"m-{dtype}.tflite"
     calibration = quantize.representative_frames(split, 16, seed=0) if dtype == "int8" else None
     quantize.write_tflite(quantize.convert(small_model, dtype, calibration), path)
-    record = run_benchmark(lambda: open_runner("litert", path, 1), path, split, CLASSES, SETTINGS, {**LABELS, "dtype": dtype, "backend": "litert"})
+    record = run_benchmark(
+        lambda: open_runner("litert", path, 1),
+        path,
+        split,
+        CLASSES,
+        SETTINGS,
+        {**LABELS, "dtype": dtype, "backend": "litert"},
+    )
     check_schema(record)
     assert record["status"] == "ok"
-    assert record["backend_info"]["tensor_types"]["input_dtype"] == ("int8" if dtype == "int8" else "float32")
+    assert record["backend_info"]["tensor_types"]["input_dtype"] == (
+        "int8" if dtype == "int8" else "float32"
+    )
     if dtype == "fp32":
         keras_pred = small_model(split.model_input(), training=False).numpy().argmax(1)
         assert record["accuracy"] == pytest.approx(float((keras_pred == split.labels).mean()))
@@ -266,8 +340,15 @@ def test_bench_jsons_for_configured_backends(tiny_run):
                     assert path.exists(), f"missing {path}"
                     record = read_json(path)
                     check_schema(record)
-                    assert (record["backend"], record["model"], record["variant"], record["dtype"]) == (backend, model, variant, dtype)
+                    assert (
+                        record["backend"],
+                        record["model"],
+                        record["variant"],
+                        record["dtype"],
+                    ) == (backend, model, variant, dtype)
                     if record["status"] == "ok":
-                        assert record["n_frames"] > 0 and set(record["throughput_fps"]) >= {str(b) for b in deploy["batch_sizes"]}
+                        assert record["n_frames"] > 0 and set(record["throughput_fps"]) >= {
+                            str(b) for b in deploy["batch_sizes"]
+                        }
                     check = tiny_run / f"results/onnx/{model}/{variant}-{dtype}.check.json"
                     assert read_json(check)["check"]["status"] in ("checked", "unverified")

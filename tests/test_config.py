@@ -1,12 +1,15 @@
-"""Config: the shipped files validate, bad ones are rejected with the key and expected type named."""
+"""Config: the shipped files validate, bad ones are rejected with the key and expected
+type named."""
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
 
-from amrcomp.settings import CONFIG_DIR, ConfigError, deep_merge, load_config, model_finetune, pruned_variants
+from amrcomp.settings import CONFIG_DIR, ConfigError, deep_merge, load_config, model_finetune
+from amrcomp.variants import pruned_variants
 
 
 def write(tmp_path: Path, obj) -> Path:
@@ -27,9 +30,17 @@ def test_paper_config_has_the_papers_settings():
     assert config["dataset"]["split"] == {"train": 0.6, "val": 0.2, "test": 0.2}
     for name, entry in config["models"].items():
         train = entry["train"]
-        assert (train["epochs"], train["batch_size"], train["learning_rate"], train["beta_1"], train["beta_2"]) == (110, 256, 0.001, 0.9, 0.999)
+        assert (
+            train["epochs"],
+            train["batch_size"],
+            train["learning_rate"],
+            train["beta_1"],
+            train["beta_2"],
+        ) == (110, 256, 0.001, 0.9, 0.999)
         assert train["input_scale"] is None  # the paper trained on the raw frames
-        assert model_finetune(config, name)["frames"] is None  # fine-tunes see the whole training split
+        assert (
+            model_finetune(config, name)["frames"] is None
+        )  # fine-tunes see the whole training split
 
 
 def test_deep_merge_keeps_sibling_keys():
@@ -50,8 +61,14 @@ def test_deep_merge_keeps_sibling_keys():
         ({"quantize": {"dtypes": ["int4"]}}, "'int4' is not one of"),
         ({"deploy": {"backends": ["openvino"]}}, "'openvino' is not one of"),
         ({"dataset": {"source": "rml2020"}}, "'rml2020' is not one of"),
-        ({"models": {"model1": {"train": {"input_scale": "big"}}}}, "['model1']['train']['input_scale']"),
-        ({"models": {"model1": {"train": {"input_scale": -3}}}}, "['model1']['train']['input_scale']"),
+        (
+            {"models": {"model1": {"train": {"input_scale": "big"}}}},
+            "['model1']['train']['input_scale']",
+        ),
+        (
+            {"models": {"model1": {"train": {"input_scale": -3}}}},
+            "['model1']['train']['input_scale']",
+        ),
         ({"models": {"model1": {"finetune": {"frames": 0}}}}, "['model1']['finetune']['frames']"),
         ({"models": {"model1": {"finetune": {"epoch": 2}}}}, "epoch"),
     ],
@@ -78,8 +95,9 @@ def test_real_source_needs_a_path(tmp_path):
 
 
 def test_pruned_variant_names():
-    assert pruned_variants({"methods": ["magnitude", "m_by_n", "filters"], "sparsities": [25, 75]}) == [
-        "magnitude-25", "magnitude-75", "m_by_n-50", "filters-25", "filters-75"]
+    assert pruned_variants(
+        {"methods": ["magnitude", "m_by_n", "filters"], "sparsities": [25, 75]}
+    ) == ["magnitude-25", "magnitude-75", "m_by_n-50", "filters-25", "filters-75"]
 
 
 def test_every_generator_parameter_is_settable_from_config(tmp_path):
@@ -87,6 +105,77 @@ def test_every_generator_parameter_is_settable_from_config(tmp_path):
 
     from amrcomp.data.synthetic import GeneratorParams
 
-    defaults = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default for f in dataclasses.fields(GeneratorParams)}
+    defaults = {
+        f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+        for f in dataclasses.fields(GeneratorParams)
+    }
     config = load_config(write(tmp_path, {"dataset": {"synthetic": defaults}}))
     assert GeneratorParams.from_dict(config["dataset"]["synthetic"]) == GeneratorParams()
+
+
+def test_schema_generator_defaults_are_the_generators(tmp_path):
+    """The schema is the config's home of defaults; GeneratorParams keeps the same values for
+    library users, and the two may not drift apart."""
+    import dataclasses
+
+    from amrcomp.data.params import GeneratorParams
+
+    filled = load_config()["dataset"]["synthetic"]
+    assert GeneratorParams.from_dict(filled) == GeneratorParams()
+    assert set(filled) == {f.name for f in dataclasses.fields(GeneratorParams)}
+
+
+def _walk(schema: dict, path: str, defs: dict):
+    """Every property schema below `schema`, with its dotted path (through $ref and maps)."""
+    for name, sub in schema.get("properties", {}).items():
+        yield f"{path}.{name}", sub
+        target = defs.get(sub.get("$ref", "").rsplit("/", 1)[-1], sub)
+        yield from _walk({**target, **sub}, f"{path}.{name}", defs)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        yield from _walk(extra, f"{path}.<name>", defs)
+
+
+def test_every_schema_key_has_a_description_and_a_default():
+    """Defaults live in config/schema.yaml only. The exceptions are by design: a model entry's
+    `arch` (a study names its architectures) and a model's fine-tune overrides, whose absent keys
+    mean 'prune.finetune's value'."""
+    schema = yaml.safe_load((CONFIG_DIR / "schema.yaml").read_text())
+    missing = []
+    for path, sub in _walk(schema, "", schema["$defs"]):
+        exempt = path in {".models", ".models.<name>.arch"} or path.startswith(
+            ".models.<name>.finetune."
+        )
+        if "description" not in sub or ("default" not in sub and not exempt):
+            missing.append(path)
+    assert not missing, f"schema keys without a description or default: {missing}"
+
+
+def test_defaults_fill_a_config_that_names_only_its_models(tmp_path):
+    """config/config.yaml sets only the models; every other value comes from the schema."""
+    shipped = yaml.safe_load((CONFIG_DIR / "config.yaml").read_text())
+    assert set(shipped) == {"models"}
+    config = load_config()
+    assert config["deploy"]["backends"] == ["onnxruntime", "litert"]
+    assert config["models"]["model2"]["train"]["batch_size"] == 256
+    assert model_finetune(config, "model2") == config["prune"]["finetune"]  # no override: no change
+
+
+def test_schema_enums_speak_the_variant_vocabulary():
+    """The schema's lists of methods, dtypes and backends are amrcomp.variants' (a new kind
+    joins the registry and the schema together, or this fails)."""
+    from amrcomp import variants
+
+    props = yaml.safe_load((CONFIG_DIR / "schema.yaml").read_text())["properties"]
+    assert props["prune"]["properties"]["methods"]["items"]["enum"] == list(variants.METHODS)
+    assert props["quantize"]["properties"]["dtypes"]["items"]["enum"] == list(
+        variants.TFLITE_DTYPES
+    )
+    assert props["deploy"]["properties"]["backends"]["items"]["enum"] == list(variants.BACKENDS)
+    deploy_dtypes = props["deploy"]["properties"]["dtypes"]["items"]["enum"]
+    assert deploy_dtypes == list(variants.DEPLOY_DTYPES)
+    pattern = props["tables"]["properties"]["table5_variants"]["items"]["pattern"]
+    for name in ("baseline", "magnitude-50", "m_by_n-50", "filters-25"):
+        assert re.fullmatch(pattern.strip("^$"), name) and re.fullmatch(
+            variants.VARIANT_PATTERN, name
+        )

@@ -10,13 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import TINY, snakemake, strip_timing, TIMING  # noqa: E402
+from conftest import TIMING, TINY, snakemake, strip_timing  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
 MODELS = ("model1", "model2")
-
-
 
 
 def read_json(path: Path):
@@ -47,13 +45,19 @@ def test_same_seed_same_data_files(tiny_run, second_run):
 @pytest.mark.parametrize("model", MODELS)
 def test_same_seed_same_training_and_evaluation(tiny_run, second_run, model):
     for rel in (f"results/models/{model}/train.json", f"results/eval/{model}/baseline-fp32.json"):
-        assert read_json(second_run / rel) == read_json(tiny_run / rel), f"{rel} differs between two runs"
-    history = [pd.read_csv(run / f"results/models/{model}/history.csv") for run in (tiny_run, second_run)]
+        assert read_json(second_run / rel) == read_json(tiny_run / rel), (
+            f"{rel} differs between two runs"
+        )
+    history = [
+        pd.read_csv(run / f"results/models/{model}/history.csv") for run in (tiny_run, second_run)
+    ]
     columns = [c for c in history[0].columns if not TIMING.search(c)]
     assert {"loss", "val_loss"} <= set(columns)
     pd.testing.assert_frame_equal(history[0][columns], history[1][columns])
     used = read_json(tiny_run / f"results/models/{model}/train.json")
-    assert used["input_scale"] > 10 and used["input_scale_folded_into"] == "conv1"  # config.yaml: input_scale auto
+    assert (
+        used["input_scale"] > 10 and used["input_scale_folded_into"] == "conv1"
+    )  # config.yaml: input_scale auto
 
 
 def test_other_data_seed_other_content_hash(tiny_run, tmp_path):
@@ -67,4 +71,6 @@ def test_other_data_seed_other_content_hash(tiny_run, tmp_path):
     assert other["seed"] == seed != first["seed"]
     assert other["counts"] == first["counts"]
     assert other["content_hash"] != first["content_hash"]
-    assert (workdir / "results/data/tiny/train_x.npy").read_bytes() != (tiny_run / "results/data/tiny/train_x.npy").read_bytes()
+    assert (workdir / "results/data/tiny/train_x.npy").read_bytes() != (
+        tiny_run / "results/data/tiny/train_x.npy"
+    ).read_bytes()

@@ -1,4 +1,5 @@
-"""QKeras qtools energy: the paper's figures, the per-layer profile, the sparsity-aware extension."""
+"""QKeras qtools energy: the paper's figures, the per-layer profile, the sparsity-aware
+extension."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from amrcomp import tfsetup
 
 tfsetup.configure(1, 0)
 
-from amrcomp.energy import BITS, estimate, settings_for  # noqa: E402
+from amrcomp.energy import BITS, estimate  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.models.cost import layer_costs, totals  # noqa: E402
-from amrcomp.settings import all_variants, load_config  # noqa: E402
+from amrcomp.settings import energy_settings, load_config  # noqa: E402
+from amrcomp.variants import all_variants  # noqa: E402
 from conftest import TINY, snakemake  # noqa: E402
 
 # Paper, microjoules per inference (FP32 / FP16 / INT8).
@@ -28,7 +30,7 @@ DTYPES = ("fp32", "fp16", "int8")
 
 @pytest.fixture(scope="module")
 def config():
-    return load_config(validate=False)
+    return load_config(check=False)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +40,13 @@ def models(config):
 
 @pytest.fixture(scope="module")
 def records(models, config):
-    """Energy of both untrained models at every dtype (qtools counts from shapes: weights don't matter)."""
-    return {(name, dt): estimate(m, settings_for(config["energy"], dt)) for name, m in models.items() for dt in DTYPES}
+    """Energy of both untrained models at every dtype (qtools counts from shapes: weights
+    don't matter)."""
+    return {
+        (name, dt): estimate(m, energy_settings(config)[dt])
+        for name, m in models.items()
+        for dt in DTYPES
+    }
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -61,16 +68,40 @@ def test_config_accumulators_are_the_papers(records):
 def test_layer_profile_adds_up_to_total(records):
     for record in records.values():
         layers = record["layers"]
-        assert abs(sum(r["total_pj"] for r in layers) - record["energy_pj"]) < 1.0  # qtools truncates to int
+        assert (
+            abs(sum(r["total_pj"] for r in layers) - record["energy_pj"]) < 1.0
+        )  # qtools truncates to int
         for row in layers:
-            counted = {"inputs": row["inputs_pj"], "outputs": row["outputs_pj"], "parameters": row["parameters_pj"], "op_cost": row["mac_pj"]}
+            counted = {
+                "inputs": row["inputs_pj"],
+                "outputs": row["outputs_pj"],
+                "parameters": row["parameters_pj"],
+                "op_cost": row["mac_pj"],
+            }
             assert row["total_pj"] == pytest.approx(sum(counted[k] for k in row["counted"]))
 
 
 def test_profile_lists_every_computing_layer(records):
-    assert [r["layer"] for r in records["model1", "fp32"]["layers"]] == ["conv1", "conv2", "flatten", "dense1", "output"]
+    assert [r["layer"] for r in records["model1", "fp32"]["layers"]] == [
+        "conv1",
+        "conv2",
+        "flatten",
+        "dense1",
+        "output",
+    ]
     model2 = [r["layer"] for r in records["model2", "fp32"]["layers"]]
-    assert [n for n in model2 if n.startswith(("conv", "pool", "dense", "output"))] == ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "conv4", "pool4", "dense1", "output"]
+    assert [n for n in model2 if n.startswith(("conv", "pool", "dense", "output"))] == [
+        "conv1",
+        "pool1",
+        "conv2",
+        "pool2",
+        "conv3",
+        "pool3",
+        "conv4",
+        "pool4",
+        "dense1",
+        "output",
+    ]
 
 
 def test_lower_precision_costs_less(records):
@@ -103,7 +134,7 @@ def test_zeroed_weights_lower_only_the_sparsity_aware_figure(models, records, co
                 kernel, *rest = layer.get_weights()
                 kernel = np.where(rng.random(kernel.shape) < 0.5, 0.0, kernel).astype(kernel.dtype)
                 layer.set_weights([kernel, *rest])
-        sparse = estimate(model, settings_for(config["energy"], "fp32"))
+        sparse = estimate(model, energy_settings(config)["fp32"])
     finally:
         model.set_weights(dense_weights)
     dense = records["model1", "fp32"]
@@ -117,12 +148,15 @@ def test_zeroed_weights_lower_only_the_sparsity_aware_figure(models, records, co
         assert row["sparsity_aware_pj"] <= row["total_pj"] + 1e-6
 
 
-def test_missing_accumulator_is_a_clear_error(config):
-    cfg = {**config["energy"], "accumulators": {"fp32": "fp32"}}
-    with pytest.raises(ValueError, match="energy.accumulators.int8"):
-        settings_for(cfg, "int8")
+def test_accumulators_left_out_take_the_schema_default_and_unknown_dtypes_fail(
+    models, config, tmp_path
+):
+    override = tmp_path / "acc.yaml"
+    override.write_text("energy: {accumulators: {fp32: fp16}}\n")
+    settings = energy_settings(load_config(override, check=False))
+    assert settings["fp32"]["accumulator"] == "fp16" and settings["int8"]["accumulator"] == "int16"
     with pytest.raises(ValueError, match="unknown energy dtype"):
-        settings_for(config["energy"], "dynamic")
+        estimate(models["model1"], {**settings["int8"], "quantizer": "dynamic"})
 
 
 # ---- end to end on the tiny run ----------------------------------------------------------------
@@ -130,9 +164,15 @@ def test_missing_accumulator_is_a_clear_error(config):
 
 @pytest.fixture(scope="module")
 def energy_run(tiny_run, tmp_path_factory):
-    """A copy of the tiny run with every energy estimate built (a no-op when the default target has them)."""
-    config = load_config(TINY, validate=False)
-    targets = [f"results/energy/{m}/{v}-{d}.json" for m in config["models"] for v in all_variants(config) for d in config["energy"]["dtypes"]]
+    """A copy of the tiny run with every energy estimate built (a no-op when the default
+    target has them)."""
+    config = load_config(TINY, check=False)
+    targets = [
+        f"results/energy/{m}/{v}-{d}.json"
+        for m in config["models"]
+        for v in all_variants(config)
+        for d in config["energy"]["dtypes"]
+    ]
     workdir = tmp_path_factory.mktemp("energy_run") / "run"
     shutil.copytree(tiny_run, workdir, symlinks=True)
     snakemake(workdir, *targets)
@@ -142,7 +182,23 @@ def energy_run(tiny_run, tmp_path_factory):
 @pytest.mark.e2e
 def test_energy_artifacts(energy_run):
     workdir, config, targets = energy_run
-    keys = {"model", "variant", "dtype", "quantizer", "accumulator", "process", "energy_pj", "energy_uj", "sparsity_aware_energy_pj", "sparsity_aware_energy_uj", "bit_operations", "weight_memory_bits", "weight_bits", "activation_bits", "layers"}
+    keys = {
+        "model",
+        "variant",
+        "dtype",
+        "quantizer",
+        "accumulator",
+        "process",
+        "energy_pj",
+        "energy_uj",
+        "sparsity_aware_energy_pj",
+        "sparsity_aware_energy_uj",
+        "bit_operations",
+        "weight_memory_bits",
+        "weight_bits",
+        "activation_bits",
+        "layers",
+    }
     for target in targets:
         record = json.loads((workdir / target).read_text())
         assert keys <= set(record), target
@@ -155,6 +211,8 @@ def test_pruned_variants_keep_qtools_energy_but_lower_sparsity_aware(energy_run)
     workdir, config, _ = energy_run
     for model in config["models"]:
         base = json.loads((workdir / f"results/energy/{model}/baseline-fp32.json").read_text())
-        pruned = json.loads((workdir / f"results/energy/{model}/magnitude-50-fp32.json").read_text())
+        pruned = json.loads(
+            (workdir / f"results/energy/{model}/magnitude-50-fp32.json").read_text()
+        )
         assert pruned["energy_pj"] == base["energy_pj"]
         assert pruned["sparsity_aware_energy_pj"] < base["sparsity_aware_energy_pj"]

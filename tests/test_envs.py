@@ -31,7 +31,9 @@ def test_conda_env_matches_lock():
 
 def test_gpu_env_is_lock_plus_gpu_extra():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extra = {re.split("==", p)[0]: p.split("==")[1] for p in project["optional-dependencies"]["gpu"]}
+    extra = {
+        re.split("==", p)[0]: p.split("==")[1] for p in project["optional-dependencies"]["gpu"]
+    }
     assert env_pins("gpu.yaml") == {**lock_pins(), **extra}
 
 
@@ -41,7 +43,16 @@ def test_lock_pins_the_versions_the_paper_stack_needs():
     assert pins["tensorflow-model-optimization"] == "0.8.1"
     assert pins["qkeras"] == "0.9.0"
     assert pins["snakemake"].startswith("9.")
-    for name in ("tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "pandas", "numpy", "pyarrow", "pyparsing"):
+    for name in (
+        "tf2onnx",
+        "onnx",
+        "onnxruntime",
+        "ai-edge-litert",
+        "pandas",
+        "numpy",
+        "pyarrow",
+        "pyparsing",
+    ):
         assert name in pins, name
 
 

@@ -1,4 +1,5 @@
-"""ONNX export: fp32 equivalence with Keras, fp16 types, QDQ int8 structure, the checks that fail a rule."""
+"""ONNX export: fp32 equivalence with Keras, fp16 types, QDQ int8 structure, the checks that fail
+a rule."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import onnx  # noqa: E402
 from onnx import TensorProto, numpy_helper  # noqa: E402
 
 from amrcomp import export  # noqa: E402
-from amrcomp.bench.onnxrt import onnx_predictor  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
+from amrcomp.runtimes import onnx_predictor  # noqa: E402
 
 N_FRAMES = 96
 
@@ -30,12 +31,20 @@ def frames() -> np.ndarray:
 
 @pytest.fixture(scope="module", params=["oshea_cnn2", "tekbiyik"])
 def model(request):
-    """Each architecture, narrowed so the suite stays fast, random (seeded) weights and nonzero biases."""
+    """Each architecture, narrowed to keep the suite fast, seeded random weights, nonzero biases."""
     tfsetup.configure(2, 0)
-    small = {"oshea_cnn2": {"filters": (8, 8), "dense_units": 32}, "tekbiyik": {"filters": (16, 8, 8, 8), "dense_units": 16}}
+    small = {
+        "oshea_cnn2": {"filters": (8, 8), "dense_units": 32},
+        "tekbiyik": {"filters": (16, 8, 8, 8), "dense_units": 16},
+    }
     m = build_model(request.param, **small[request.param])
     rng = np.random.default_rng(0)
-    m.set_weights([w + rng.normal(0, 0.05, w.shape).astype(w.dtype) if w.ndim == 1 else w for w in m.get_weights()])
+    m.set_weights(
+        [
+            w + rng.normal(0, 0.05, w.shape).astype(w.dtype) if w.ndim == 1 else w
+            for w in m.get_weights()
+        ]
+    )
     return m
 
 
@@ -53,7 +62,9 @@ def exported(model, frames, tmp_path_factory):
     export.save_onnx(export.to_float16(onnx.load(str(paths["fp32"]))), paths["fp16"])
     for scheme in export.INT8_SCHEMES:
         paths[f"int8-{scheme}"] = out / f"m-int8-{scheme}.onnx"
-        export.quantize_int8(paths["fp32"], paths[f"int8-{scheme}"], frames[:64], "minmax", scheme, batch_size=16)
+        export.quantize_int8(
+            paths["fp32"], paths[f"int8-{scheme}"], frames[:64], "minmax", scheme, batch_size=16
+        )
     return paths
 
 
@@ -62,7 +73,9 @@ def initializer(model: onnx.ModelProto, name: str) -> np.ndarray:
 
 
 def test_fp32_matches_keras(exported, keras_predict, frames):
-    figures = export.compare(keras_predict, onnx_predictor(exported["fp32"], 2), frames, batch_size=40)
+    figures = export.compare(
+        keras_predict, onnx_predictor(exported["fp32"], 2), frames, batch_size=40
+    )
     assert figures["max_abs_diff"] < 1e-4
     assert figures["agreement"] == 1.0
     assert export.verdict("fp32", figures, 0.95)["passed"] is True
@@ -82,7 +95,10 @@ def test_fp32_has_iq_input_with_dynamic_batch(exported):
 def test_fp32_check_fails_with_numbers(keras_predict, frames):
     drifted = lambda x: keras_predict(x) + 3e-4  # noqa: E731
     figures = export.compare(keras_predict, drifted, frames)
-    with pytest.raises(export.ExportCheckFailed, match=r"fp32 ONNX export differs .* 96 test frames: max \|softmax diff\| 0.0003 >= 0.0001"):
+    with pytest.raises(
+        export.ExportCheckFailed,
+        match=r"fp32 ONNX export differs .* 96 test frames: max \|softmax diff\| 0.0003 >= 0.0001",
+    ):
         export.verdict("fp32", figures, 0.95)
 
 
@@ -90,7 +106,10 @@ def test_agreement_check_fails_with_numbers(keras_predict, frames):
     shuffled = lambda x: np.roll(keras_predict(x), 1, axis=1)  # noqa: E731 - every argmax moves
     figures = export.compare(keras_predict, shuffled, frames, margin=0.0)
     assert figures["agreement"] == 0.0 and figures["decisive_frames"] == len(frames)
-    with pytest.raises(export.ExportCheckFailed, match=r"int8 .* class agreement 0.0000 < deploy.agreement_min 0.95 on the 96 frames"):
+    with pytest.raises(
+        export.ExportCheckFailed,
+        match=r"int8 .* class agreement 0.0000 < deploy.agreement_min 0.95 on the 96 frames",
+    ):
         export.verdict("int8", figures, 0.95)
 
 
@@ -100,17 +119,29 @@ def _scores(rows: list[list[float]]):
 
 
 def test_near_ties_may_flip_but_decisive_frames_may_not():
-    """A weak classifier's near-ties flip under any rounding; only decisive frames judge an export."""
+    """A weak classifier's near-ties flip under any rounding; only decisive frames judge exports."""
     frames = np.arange(4, dtype=np.float32)[:, None]
     keras = _scores([[0.50, 0.48, 0.02], [0.34, 0.33, 0.33], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
-    ties_flipped = _scores([[0.48, 0.50, 0.02], [0.33, 0.34, 0.33], [0.88, 0.06, 0.06], [0.1, 0.79, 0.11]])
+    ties_flipped = _scores(
+        [[0.48, 0.50, 0.02], [0.33, 0.34, 0.33], [0.88, 0.06, 0.06], [0.1, 0.79, 0.11]]
+    )
     figures = export.compare(keras, ties_flipped, frames, margin=0.1)
-    assert (figures["agreement"], figures["decisive_frames"], figures["decisive_agreement"]) == (0.5, 2, 1.0)
+    assert (figures["agreement"], figures["decisive_frames"], figures["decisive_agreement"]) == (
+        0.5,
+        2,
+        1.0,
+    )
     assert export.verdict("int8", figures, 0.95)["passed"] is True
-    decisive_flipped = _scores([[0.50, 0.48, 0.02], [0.34, 0.33, 0.33], [0.3, 0.6, 0.1], [0.1, 0.8, 0.1]])
+    decisive_flipped = _scores(
+        [[0.50, 0.48, 0.02], [0.34, 0.33, 0.33], [0.3, 0.6, 0.1], [0.1, 0.8, 0.1]]
+    )
     figures = export.compare(keras, decisive_flipped, frames, margin=0.1)
     assert figures["agreement"] == 0.75 and figures["decisive_agreement"] == 0.5
-    with pytest.raises(export.ExportCheckFailed, match=r"agreement 0.5000 < deploy.agreement_min 0.95 on the 2 frames where Keras' top-1 leads by >= 0.1"):
+    with pytest.raises(
+        export.ExportCheckFailed,
+        match=r"agreement 0.5000 < deploy.agreement_min 0.95 on the 2 frames where Keras' top-1 "
+        r"leads by >= 0.1",
+    ):
         export.verdict("int8", figures, 0.95)
 
 
@@ -119,18 +150,29 @@ def test_accuracy_drop_check_fails_with_numbers():
     keras = _scores([[0.50, 0.48, 0.02], [0.48, 0.50, 0.02], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
     worse = _scores([[0.48, 0.50, 0.02], [0.50, 0.48, 0.02], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
     figures = export.compare(keras, worse, frames, labels=np.array([0, 0, 0, 1]), margin=0.1)
-    assert (figures["reference_accuracy"], figures["accuracy"], figures["accuracy_drop"]) == (0.75, 0.75, 0.0)
+    assert (figures["reference_accuracy"], figures["accuracy"], figures["accuracy_drop"]) == (
+        0.75,
+        0.75,
+        0.0,
+    )
     assert export.verdict("fp16", figures, 0.95, accuracy_drop_max=0.02)["passed"] is True
     figures = export.compare(keras, worse, frames, labels=np.array([0, 1, 0, 1]), margin=0.1)
     assert figures["accuracy_drop"] == 0.5
-    with pytest.raises(export.ExportCheckFailed, match=r"fp16 .* accuracy 0.5000 vs Keras 1.0000, a drop of 0.5000 > deploy.accuracy_drop_max 0.02"):
+    with pytest.raises(
+        export.ExportCheckFailed,
+        match=r"fp16 .* accuracy 0.5000 vs Keras 1.0000, a drop of 0.5000 > "
+        r"deploy.accuracy_drop_max 0.02",
+    ):
         export.verdict("fp16", figures, 0.95, accuracy_drop_max=0.02)
 
 
 def test_fp16_weights_are_half_and_io_stays_float(exported):
     proto = onnx.load(str(exported["fp16"]))
     graph = proto.graph
-    float_types = {t.data_type for t in graph.initializer} & {TensorProto.FLOAT, TensorProto.FLOAT16}
+    float_types = {t.data_type for t in graph.initializer} & {
+        TensorProto.FLOAT,
+        TensorProto.FLOAT16,
+    }
     assert float_types == {TensorProto.FLOAT16}
     assert [i.type.tensor_type.elem_type for i in graph.input] == [TensorProto.FLOAT]
     assert [o.type.tensor_type.elem_type for o in graph.output] == [TensorProto.FLOAT]
@@ -152,25 +194,38 @@ def test_int8_is_qdq_with_per_channel_weights(exported, model):
     for scheme in export.INT8_SCHEMES:
         proto = onnx.load(str(exported[f"int8-{scheme}"]))
         ops = [n.op_type for n in proto.graph.node]
-        assert ops.count("QuantizeLinear") >= 3 and ops.count("DequantizeLinear") >= 6, (scheme, ops)
+        assert ops.count("QuantizeLinear") >= 3 and ops.count("DequantizeLinear") >= 6, (
+            scheme,
+            ops,
+        )
         assert "Conv" in ops and ({"MatMul", "Gemm"} & set(ops))
         conv = next(n for n in proto.graph.node if n.op_type == "Conv")
         weight_dq = next(n for n in proto.graph.node if n.output[0] == conv.input[1])
         assert weight_dq.op_type == "DequantizeLinear"
         assert initializer(proto, weight_dq.input[0]).dtype == np.int8
         n_filters = model.get_layer("conv1").filters
-        assert initializer(proto, weight_dq.input[1]).shape == (n_filters,)  # one scale per output channel
+        assert initializer(proto, weight_dq.input[1]).shape == (
+            n_filters,
+        )  # one scale per output channel
 
 
 def test_int8_schemes_differ_as_backends_need(exported):
     def activation_zero_points(path):
         proto = onnx.load(str(path))
-        return [initializer(proto, n.input[2]) for n in proto.graph.node if n.op_type == "QuantizeLinear"]
+        return [
+            initializer(proto, n.input[2])
+            for n in proto.graph.node
+            if n.op_type == "QuantizeLinear"
+        ]
 
     def bias_dq_types(path):
         proto = onnx.load(str(path))
         inits = {t.name: t.data_type for t in proto.graph.initializer}
-        return {inits[n.input[0]] for n in proto.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits}
+        return {
+            inits[n.input[0]]
+            for n in proto.graph.node
+            if n.op_type == "DequantizeLinear" and n.input[0] in inits
+        }
 
     trt = activation_zero_points(exported["int8-tensorrt"])
     assert all(z.dtype == np.int8 and np.all(z == 0) for z in trt)  # symmetric int8 activations
@@ -182,7 +237,9 @@ def test_int8_schemes_differ_as_backends_need(exported):
 
 def test_int8_runs_and_mostly_agrees(exported, keras_predict, frames):
     for scheme in export.INT8_SCHEMES:
-        figures = export.compare(keras_predict, onnx_predictor(exported[f"int8-{scheme}"], 2), frames)
+        figures = export.compare(
+            keras_predict, onnx_predictor(exported[f"int8-{scheme}"], 2), frames
+        )
         assert figures["agreement"] >= 0.8, (scheme, figures)
         assert figures["max_abs_diff"] > 0  # quantised: not bit-identical
 
@@ -192,13 +249,19 @@ def test_check_export_records_unverified_when_ort_refuses(tmp_path, keras_predic
     from onnx import helper
 
     node = helper.make_node("Conv", ["x", "w"], ["y"])
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 3, 3])], [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)], [numpy_helper.from_array(np.ones((1, 1, 1, 1)), "w")])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 3, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+        [numpy_helper.from_array(np.ones((1, 1, 1, 1)), "w")],
+    )
     path = tmp_path / "double.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     record = export.check_export(keras_predict, path, "fp16", frames, 0.95, 1)
     assert record["status"] == "unverified" and record["passed"] is None
     assert "NOT_IMPLEMENTED" in record["message"]
-    from amrcomp.bench.errors import BackendUnsupported
+    from amrcomp.runtimes import BackendUnsupported
 
     with pytest.raises(BackendUnsupported):
         export.check_export(keras_predict, path, "fp32", frames, 0.95, 1)
@@ -222,7 +285,9 @@ def test_bad_calibration_method_is_named(exported, frames, tmp_path):
 @pytest.mark.parametrize("method", ["entropy", "percentile"])
 def test_histogram_calibration_methods(exported, keras_predict, frames, tmp_path, method):
     path = tmp_path / f"{method}.onnx"
-    settings = export.quantize_int8(exported["fp32"], path, frames[:32], method, "onnxruntime", batch_size=16)
+    settings = export.quantize_int8(
+        exported["fp32"], path, frames[:32], method, "onnxruntime", batch_size=16
+    )
     assert settings["calibration_method"] == method and settings["calibration_frames"] == 32
     figures = export.compare(keras_predict, onnx_predictor(path, 1), frames)
     assert figures["agreement"] >= 0.5 and "QuantizeLinear" in export.op_counts(path)

@@ -22,9 +22,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, SNAKEMAKE, TINY, snakemake  # noqa: E402
-
 from amrcomp.atomic import atomic_path, write_json  # noqa: E402
+from conftest import ROOT, SNAKEMAKE, TINY, snakemake  # noqa: E402
 
 TRAIN_OUTPUTS = ("baseline.keras", "history.csv", "train.json")
 EPOCH_LINE = re.compile(r"epoch 1/\d+ ")
@@ -37,7 +36,11 @@ def write_yaml(path: Path, obj) -> Path:
 
 def files_under(root: Path) -> dict[str, tuple[int, int]]:
     """relative path -> (size, mtime_ns) of every file below root."""
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
 def error_blocks(output: str) -> list[tuple[str, str]]:
@@ -47,7 +50,9 @@ def error_blocks(output: str) -> list[tuple[str, str]]:
 
 def error_block(output: str, rule: str, needle: str) -> str:
     """The 'Error in rule <rule>:' block that mentions `needle` (e.g. the job's output file)."""
-    matching = [details for name, details in error_blocks(output) if name == rule and needle in details]
+    matching = [
+        details for name, details in error_blocks(output) if name == rule and needle in details
+    ]
     assert matching, f"no 'Error in rule {rule}' block mentioning {needle!r} in:\n{output[-6000:]}"
     return matching[0]
 
@@ -56,7 +61,9 @@ def wait_for(predicate, proc: subprocess.Popen, timeout: float, what: str, outpu
     deadline = time.monotonic() + timeout
     while not predicate():
         if proc.poll() is not None:
-            raise AssertionError(f"snakemake exited ({proc.returncode}) before {what}:\n{output.read_text()[-4000:]}")
+            raise AssertionError(
+                f"snakemake exited ({proc.returncode}) before {what}:\n{output.read_text()[-4000:]}"
+            )
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.2)
@@ -72,22 +79,33 @@ def test_killed_training_leaves_no_artifact_and_resumes(tiny_copy, tmp_path, sig
     rebuilds nothing that was finished (data, model1)."""
     work = tiny_copy
     epochs = 6  # long enough that the kill lands mid-training
-    longer = write_yaml(tmp_path / "longer.yaml", {"models": {"model2": {"train": {"epochs": epochs}}}})
+    longer = write_yaml(
+        tmp_path / "longer.yaml", {"models": {"model2": {"train": {"epochs": epochs}}}}
+    )
     model2 = work / "results/models/model2"
     for name in TRAIN_OUTPUTS:
         (model2 / name).unlink()
     log = work / "results/logs/train/model2.log"
     log.unlink()
-    finished = [*sorted((work / "results/data/tiny").iterdir()), *(work / "results/models/model1" / n for n in TRAIN_OUTPUTS)]
+    finished = [
+        *sorted((work / "results/data/tiny").iterdir()),
+        *(work / "results/models/model1" / n for n in TRAIN_OUTPUTS),
+    ]
     before = {p: p.stat().st_mtime_ns for p in finished}
     targets = ["results/models/model1/baseline.keras", "results/models/model2/baseline.keras"]
-    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", "2",
-           "--configfile", str(TINY), str(longer), "--", *targets]  # fmt: skip
+    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
+           "--cores", "2", "--configfile", str(TINY), str(longer), "--", *targets]  # fmt: skip
     output = tmp_path / "snakemake.out"
     with open(output, "w") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_for(lambda: log.exists() and EPOCH_LINE.search(log.read_text()), proc, 600, "model2's first epoch", output)
+        wait_for(
+            lambda: log.exists() and EPOCH_LINE.search(log.read_text()),
+            proc,
+            600,
+            "model2's first epoch",
+            output,
+        )
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
@@ -97,13 +115,19 @@ def test_killed_training_leaves_no_artifact_and_resumes(tiny_copy, tmp_path, sig
             os.killpg(proc.pid, signal.SIGKILL)
             raise
     assert proc.returncode != 0
-    assert f"epoch {epochs}/{epochs}" not in log.read_text(), "training finished before the kill: the test proves nothing"
+    assert f"epoch {epochs}/{epochs}" not in log.read_text(), (
+        "training finished before the kill: the test proves nothing"
+    )
 
     # Nothing that looks finished: the outputs are absent; a temp file of a killed writer may stay,
     # under a hidden name no rule asks for.
     for name in TRAIN_OUTPUTS:
         assert not (model2 / name).exists(), f"killed training left {name}"
-    stray = [p.name for p in model2.iterdir() if p.name.startswith((".baseline.keras", ".history.csv", ".train.json"))]
+    stray = [
+        p.name
+        for p in model2.iterdir()
+        if p.name.startswith((".baseline.keras", ".history.csv", ".train.json"))
+    ]
     assert all(".tmp" in name for name in stray), stray
 
     if sig == signal.SIGKILL:  # a SIGKILLed Snakemake cannot release its lock
@@ -131,9 +155,15 @@ def test_failing_job_is_named_and_other_chain_completes(tiny_copy, tmp_path):
     work = tiny_copy
     epochs = yaml.safe_load(TINY.read_text())["models"]["model2"]["train"]["epochs"] + 1
     # model1 fails; model2's settings change too, so its chain has to be rebuilt in the same run
-    override = {"models": {"model1": {"train": {"fail": True}}, "model2": {"train": {"epochs": epochs}}}}
+    override = {
+        "models": {"model1": {"train": {"fail": True}}, "model2": {"train": {"epochs": epochs}}}
+    }
     fail = write_yaml(tmp_path / "fail.yaml", override)
-    targets = [f"results/eval/{m}/{v}-fp32.json" for m in ("model1", "model2") for v in ("baseline", "magnitude-50")]
+    targets = [
+        f"results/eval/{m}/{v}-fp32.json"
+        for m in ("model1", "model2")
+        for v in ("baseline", "magnitude-50")
+    ]
     started = time.time_ns()
     proc = snakemake(work, "--keep-going", "--", *targets, configfiles=(TINY, fail), check=False)
     output = proc.stdout + proc.stderr
@@ -146,12 +176,21 @@ def test_failing_job_is_named_and_other_chain_completes(tiny_copy, tmp_path):
     others = [(rule, details) for rule, details in error_blocks(output) if "model1" not in details]
     assert not others, f"another job failed too: {others}"
 
-    for path in [*(f"results/models/model2/{n}" for n in TRAIN_OUTPUTS), *(t for t in targets if "model2" in t)]:
+    for path in [
+        *(f"results/models/model2/{n}" for n in TRAIN_OUTPUTS),
+        *(t for t in targets if "model2" in t),
+    ]:
         assert (work / path).stat().st_mtime_ns >= started, f"{path} was not built"
-    assert json.loads((work / "results/models/model2/train.json").read_text())["epochs_run"] == epochs
+    assert (
+        json.loads((work / "results/models/model2/train.json").read_text())["epochs_run"] == epochs
+    )
     for target in targets[2:]:
         assert 0.0 <= json.loads((work / target).read_text())["accuracy"] <= 1.0
-    written = [p for p in (work / "results").rglob("*") if "model1" in str(p) and p.is_file() and p.stat().st_mtime_ns >= started]
+    written = [
+        p
+        for p in (work / "results").rglob("*")
+        if "model1" in str(p) and p.is_file() and p.stat().st_mtime_ns >= started
+    ]
     assert [str(p.relative_to(work)) for p in written] == ["results/logs/train/model1.log"]
 
 
@@ -162,17 +201,46 @@ def test_failing_job_is_named_and_other_chain_completes(tiny_copy, tmp_path):
     "override, key, detail",
     [
         ({"dataset": {"sed": 1}}, "'sed' was unexpected", "Additional properties are not allowed"),
-        ({"models": {"model1": {"train": {"epochs": "ten"}}}}, "['train']['epochs']", "'ten' is not of type 'integer'"),
-        ({"prune": {"sparsities": [50, 100]}}, "['prune']['sparsities']", "100 is greater than the maximum of 99"),
-        ({"prune": {"sparsities": [0]}}, "['prune']['sparsities']", "0 is less than the minimum of 1"),
-        ({"quantize": {"dtypes": ["fp32", "int4"]}}, "['quantize']['dtypes']", "'int4' is not one of"),
-        ({"deploy": {"backends": ["onnxruntime", "openvino"]}}, "['deploy']['backends']", "'openvino' is not one of"),
+        (
+            {"models": {"model1": {"train": {"epochs": "ten"}}}},
+            "['train']['epochs']",
+            "'ten' is not of type 'integer'",
+        ),
+        (
+            {"prune": {"sparsities": [50, 100]}},
+            "['prune']['sparsities']",
+            "100 is greater than the maximum of 99",
+        ),
+        (
+            {"prune": {"sparsities": [0]}},
+            "['prune']['sparsities']",
+            "0 is less than the minimum of 1",
+        ),
+        (
+            {"quantize": {"dtypes": ["fp32", "int4"]}},
+            "['quantize']['dtypes']",
+            "'int4' is not one of",
+        ),
+        (
+            {"deploy": {"backends": ["onnxruntime", "openvino"]}},
+            "['deploy']['backends']",
+            "'openvino' is not one of",
+        ),
     ],
-    ids=["unknown-key", "wrong-type", "sparsity-100", "sparsity-0", "unknown-dtype", "unknown-backend"],
+    ids=[
+        "unknown-key",
+        "wrong-type",
+        "sparsity-100",
+        "sparsity-0",
+        "unknown-dtype",
+        "unknown-backend",
+    ],
 )
 def test_bad_config_stops_the_dry_run_naming_the_key(tmp_path, override, key, detail):
     work = tmp_path / "work"
-    proc = snakemake(work, "-n", configfiles=(TINY, write_yaml(tmp_path / "bad.yaml", override)), check=False)
+    proc = snakemake(
+        work, "-n", configfiles=(TINY, write_yaml(tmp_path / "bad.yaml", override)), check=False
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert detail in output and key in output, output[-3000:]
@@ -188,11 +256,15 @@ def test_tensorrt_without_gpu_stops_the_dry_run(tmp_path):
         pass
     else:
         pytest.skip("this machine has a GPU and TensorRT, so the gate rightly passes")
-    override = write_yaml(tmp_path / "trt.yaml", {"deploy": {"backends": ["onnxruntime", "tensorrt"]}})
+    override = write_yaml(
+        tmp_path / "trt.yaml", {"deploy": {"backends": ["onnxruntime", "tensorrt"]}}
+    )
     proc = snakemake(tmp_path / "work", "-n", configfiles=(TINY, override), check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "GpuUnavailable" in output and "deploy.backends requests tensorrt" in output, output[-3000:]
+    assert "GpuUnavailable" in output and "deploy.backends requests tensorrt" in output, output[
+        -3000:
+    ]
     assert "Job stats" not in output, "jobs were planned before the gate"
 
 
@@ -205,7 +277,11 @@ def rml_dict(classes=None, n=10, length=128, seed=0) -> dict:
     from amrcomp.data.importers import RML2016A_CLASSES
 
     rng = np.random.default_rng(seed)
-    return {(c, s): rng.standard_normal((n, 2, length)).astype(np.float32) for c in classes or RML2016A_CLASSES for s in RML_SNRS}
+    return {
+        (c, s): rng.standard_normal((n, 2, length)).astype(np.float32)
+        for c in classes or RML2016A_CLASSES
+        for s in RML_SNRS
+    }
 
 
 class _Payload:
@@ -230,14 +306,46 @@ def _set(data: dict, key, value) -> dict:
 BAD_DATA = {
     # case: (bytes of the file given a marker path | None for no file, exception, message regex)
     "missing-file": (lambda marker: None, FileNotFoundError, r"does not exist; fix dataset\.path"),
-    "truncated": (lambda marker: pickle.dumps(rml_dict(), protocol=2)[:50_000], ValueError, "truncated or not a RadioML pickle"),
-    "corrupt": (lambda marker: b"\x80\x02}q\x00(X\x04\x00\x00\x00BPSK\xff\xff garbage", ValueError, "truncated or not a RadioML pickle"),
-    "nan": (lambda marker: pickle.dumps(_set(rml_dict(), ("QPSK", 0), np.full((10, 2, 128), np.nan, np.float32)), protocol=2), ValueError, r"\('QPSK', 0\).*NaN or Inf"),
-    "inf": (lambda marker: pickle.dumps(_set(rml_dict(), ("BPSK", 10), np.full((10, 2, 128), np.inf, np.float32)), protocol=2), ValueError, r"\('BPSK', 10\).*NaN or Inf"),
-    "frame-shape": (lambda marker: pickle.dumps(rml_dict(length=64), protocol=2), ValueError, r"shape \(10, 2, 64\), expected \(n, 2, 128\)"),
-    "class-mismatch": (lambda marker: pickle.dumps(_drop_am_ssb(rml_dict()), protocol=2), ValueError, r"class names do not match.*missing \['AM-SSB'\]"),
-    "hostile-pickle": (lambda marker: pickle.dumps({("BPSK", 0): _Payload(marker)}, protocol=2), ValueError, r"refused to load global (posix|os)\.system"),
-}  # fmt: skip
+    "truncated": (
+        lambda marker: pickle.dumps(rml_dict(), protocol=2)[:50_000],
+        ValueError,
+        "truncated or not a RadioML pickle",
+    ),
+    "corrupt": (
+        lambda marker: b"\x80\x02}q\x00(X\x04\x00\x00\x00BPSK\xff\xff garbage",
+        ValueError,
+        "truncated or not a RadioML pickle",
+    ),
+    "nan": (
+        lambda marker: pickle.dumps(
+            _set(rml_dict(), ("QPSK", 0), np.full((10, 2, 128), np.nan, np.float32)), protocol=2
+        ),
+        ValueError,
+        r"\('QPSK', 0\).*NaN or Inf",
+    ),
+    "inf": (
+        lambda marker: pickle.dumps(
+            _set(rml_dict(), ("BPSK", 10), np.full((10, 2, 128), np.inf, np.float32)), protocol=2
+        ),
+        ValueError,
+        r"\('BPSK', 10\).*NaN or Inf",
+    ),
+    "frame-shape": (
+        lambda marker: pickle.dumps(rml_dict(length=64), protocol=2),
+        ValueError,
+        r"shape \(10, 2, 64\), expected \(n, 2, 128\)",
+    ),
+    "class-mismatch": (
+        lambda marker: pickle.dumps(_drop_am_ssb(rml_dict()), protocol=2),
+        ValueError,
+        r"class names do not match.*missing \['AM-SSB'\]",
+    ),
+    "hostile-pickle": (
+        lambda marker: pickle.dumps({("BPSK", 0): _Payload(marker)}, protocol=2),
+        ValueError,
+        r"refused to load global (posix|os)\.system",
+    ),
+}
 
 
 def rml_dataset_cfg(path: Path) -> dict:
@@ -287,9 +395,18 @@ def test_bad_data_file_in_a_run_keeps_earlier_results(tiny_copy, tmp_path):
     work = tiny_copy
     bad = tmp_path / "RML2016.10a_dict.pkl"
     bad.write_bytes(pickle.dumps(rml_dict(), protocol=2)[:50_000])
-    override = write_yaml(tmp_path / "real.yaml", {"dataset": {"name": "real", "source": "rml2016.10a", "path": str(bad)}})
+    override = write_yaml(
+        tmp_path / "real.yaml",
+        {"dataset": {"name": "real", "source": "rml2016.10a", "path": str(bad)}},
+    )
     before = files_under(work / "results")
-    proc = snakemake(work, "--", "results/eval/model1/baseline-fp32.json", configfiles=(TINY, override), check=False)
+    proc = snakemake(
+        work,
+        "--",
+        "results/eval/model1/baseline-fp32.json",
+        configfiles=(TINY, override),
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     block = error_block(output, "data", "results/data/real/manifest.json")
@@ -356,7 +473,9 @@ def test_disk_full_in_a_binary_writer(tmp_path):
     with pytest.raises(OSError) as err:
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as handle:
-                np.save(FullDisk(handle, 1000), np.ones((64, 2, 128), np.float32), allow_pickle=False)
+                np.save(
+                    FullDisk(handle, 1000), np.ones((64, 2, 128), np.float32), allow_pickle=False
+                )
     assert err.value.errno == errno.ENOSPC
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train_x.npy"]
     assert target.read_bytes() == before

@@ -9,7 +9,7 @@ import pytest
 from amrcomp import frames as frames_io
 from amrcomp.atomic import atomic_path, write_json
 from amrcomp.data.split import split_blocks
-from amrcomp.evaluate import evaluate, summarise
+from amrcomp.scoring import evaluate, summarise
 
 
 def blocks(n_classes=3, snrs=(-10, 0, 10), per_block=10):
@@ -46,7 +46,11 @@ def test_bad_fractions_are_refused():
 
 def test_split_roundtrip_and_hash(tmp_path):
     rng = np.random.default_rng(0)
-    split = frames_io.Split(x=rng.standard_normal((5, 2, 128)).astype(np.float32), labels=np.arange(5), snr=np.zeros(5, dtype=np.int64))
+    split = frames_io.Split(
+        x=rng.standard_normal((5, 2, 128)).astype(np.float32),
+        labels=np.arange(5),
+        snr=np.zeros(5, dtype=np.int64),
+    )
     for name in frames_io.SPLITS:
         frames_io.write_split(tmp_path, name, split)
     loaded = frames_io.load_split(tmp_path, "test")
@@ -60,7 +64,11 @@ def test_split_roundtrip_and_hash(tmp_path):
 def test_missing_and_truncated_split_files_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="test_x.npy is missing"):
         frames_io.load_split(tmp_path, "test")
-    split = frames_io.Split(x=np.zeros((50, 2, 128), np.float32), labels=np.zeros(50, np.int64), snr=np.zeros(50, np.int64))
+    split = frames_io.Split(
+        x=np.zeros((50, 2, 128), np.float32),
+        labels=np.zeros(50, np.int64),
+        snr=np.zeros(50, np.int64),
+    )
     frames_io.write_split(tmp_path, "test", split)
     path = tmp_path / "test_x.npy"
     path.write_bytes(path.read_bytes()[:2000])
@@ -79,7 +87,9 @@ def test_evaluation_record():
 
 
 def test_evaluate_batches_and_rejects_nan():
-    split = frames_io.Split(x=np.zeros((7, 2, 128), np.float32), labels=np.ones(7, np.int64), snr=np.zeros(7, np.int64))
+    split = frames_io.Split(
+        x=np.zeros((7, 2, 128), np.float32), labels=np.ones(7, np.int64), snr=np.zeros(7, np.int64)
+    )
     seen = []
 
     def predict(x):
@@ -116,7 +126,9 @@ def test_atomic_write_gives_the_usual_file_mode(tmp_path):
 
 
 def test_subset_is_seeded_sorted_and_bounded():
-    split = frames_io.Split(x=np.arange(40, dtype=np.float32).reshape(10, 2, 2), labels=np.arange(10), snr=np.arange(10))
+    split = frames_io.Split(
+        x=np.arange(40, dtype=np.float32).reshape(10, 2, 2), labels=np.arange(10), snr=np.arange(10)
+    )
     a, b = split.subset(4, seed=1), split.subset(4, seed=1)
     assert len(a) == 4 and np.array_equal(a.labels, b.labels)
     assert np.all(np.diff(a.labels) > 0)

@@ -1,4 +1,5 @@
-"""Importers of the real RadioML files: round trips in each format, a refused hostile pickle, clear errors."""
+"""Importers of the real RadioML files: round trips in each format, a refused hostile pickle,
+clear errors."""
 
 from __future__ import annotations
 
@@ -26,11 +27,16 @@ SNRS_2016 = (-20, 0, 18)
 
 def _rml2016_dict(classes=RML2016A_CLASSES, n=3, length=128, seed=0) -> dict:
     rng = np.random.default_rng(seed)
-    return {(mod, s): rng.standard_normal((n, 2, length)).astype(np.float32) for mod in classes for s in SNRS_2016}
+    return {
+        (mod, s): rng.standard_normal((n, 2, length)).astype(np.float32)
+        for mod in classes
+        for s in SNRS_2016
+    }
 
 
 class _Py2Pickler(pickle._Pickler):
-    """Writes protocol 2 the way Python 2 did: str and bytes as BINSTRING, numpy under numpy.core."""
+    """Writes protocol 2 the way Python 2 did: str and bytes as BINSTRING, numpy under
+    numpy.core."""
 
     dispatch = pickle._Pickler.dispatch.copy()
 
@@ -49,7 +55,13 @@ class _Py2Pickler(pickle._Pickler):
         module = getattr(obj, "__module__", "")
         if module.startswith("numpy._core"):
             name = name or obj.__qualname__
-            self.write(pickle.GLOBAL + module.replace("numpy._core", "numpy.core").encode() + b"\n" + name.encode() + b"\n")
+            self.write(
+                pickle.GLOBAL
+                + module.replace("numpy._core", "numpy.core").encode()
+                + b"\n"
+                + name.encode()
+                + b"\n"
+            )
             self.memoize(obj)
         else:
             super().save_global(obj, name)
@@ -84,7 +96,9 @@ def test_rml2016a_round_trip(tmp_path, writer):
 def test_rml2016b_classes(tmp_path):
     path = tmp_path / "RML2016.10b.dat"
     _py2_pickle(_rml2016_dict(RML2016B_CLASSES), path)
-    x, labels, snr, classes = load_rml2016(path, expected_classes=importers.RML2016_CLASSES["rml2016.10b"])
+    x, labels, snr, classes = load_rml2016(
+        path, expected_classes=importers.RML2016_CLASSES["rml2016.10b"]
+    )
     assert "AM-SSB" not in classes and len(classes) == 10 and labels.max() == 9
     with pytest.raises(DataFormatError, match=r"missing \['AM-SSB'\]"):
         load_rml2016(path, expected_classes=RML2016A_CLASSES)
@@ -159,11 +173,20 @@ def test_nan_frames_name_the_key(tmp_path):
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda d: d.__setitem__(("BPSK", 0), np.zeros((2, 2, 64), np.float32)), r"shape \(2, 2, 64\)"),
+        (
+            lambda d: d.__setitem__(("BPSK", 0), np.zeros((2, 2, 64), np.float32)),
+            r"shape \(2, 2, 64\)",
+        ),
         (lambda d: d.__setitem__(("BPSK", 0), np.zeros((2, 128, 2), np.float32)), "expected"),
         (lambda d: d.__setitem__(("BPSK", 0), np.zeros((2, 2, 128), np.int32)), "dtype int32"),
-        (lambda d: d.__setitem__(("BPSK", 2.5), np.zeros((2, 2, 128), np.float32)), "not an integer"),
-        (lambda d: d.__setitem__("BPSK", np.zeros((2, 2, 128), np.float32)), "not a \\(modulation, snr\\) pair"),
+        (
+            lambda d: d.__setitem__(("BPSK", 2.5), np.zeros((2, 2, 128), np.float32)),
+            "not an integer",
+        ),
+        (
+            lambda d: d.__setitem__("BPSK", np.zeros((2, 2, 128), np.float32)),
+            "not a \\(modulation, snr\\) pair",
+        ),
         (lambda d: d.__setitem__(("BPSK", 0), [1, 2, 3]), "not a numpy array"),
     ],
 )
@@ -193,6 +216,7 @@ def test_unexpected_class_names(tmp_path):
 
 
 # --- RML2018.01a ---------------------------------------------------------------------------------
+
 
 def _write_rml2018(path, per_block=4, snrs=(-20, 0, 30), length=1024, seed=0, n_classes=24):
     """Frames interleaved (not block-sorted) so the reader cannot rely on the file's order."""
@@ -228,12 +252,25 @@ def test_rml2018_subsample(tmp_path, monkeypatch):
     monkeypatch.setattr(importers, "RML2018_CHUNK", 32)
     path = tmp_path / "rml2018.hdf5"
     x_file, labels_file, snr_file = _write_rml2018(path)
-    x, labels, snr, classes = load_rml2018(path, classes=["FM", "BPSK"], snrs=[0, 30], max_per_block=2, seed=3)
+    x, labels, snr, classes = load_rml2018(
+        path, classes=["FM", "BPSK"], snrs=[0, 30], max_per_block=2, seed=3
+    )
     assert classes == ["FM", "BPSK"]
     assert x.shape == (2 * 2 * 2, 2, 1024)
-    assert sorted(zip(labels.tolist(), snr.tolist())) == [(0, 0), (0, 0), (0, 30), (0, 30), (1, 0), (1, 0), (1, 30), (1, 30)]
+    assert sorted(zip(labels.tolist(), snr.tolist())) == [
+        (0, 0),
+        (0, 0),
+        (0, 30),
+        (0, 30),
+        (1, 0),
+        (1, 0),
+        (1, 30),
+        (1, 30),
+    ]
     for frame, label, s in zip(x, labels, snr):
-        rows = np.flatnonzero((labels_file == RML2018_CLASSES.index(classes[label])) & (snr_file == s))
+        rows = np.flatnonzero(
+            (labels_file == RML2018_CLASSES.index(classes[label])) & (snr_file == s)
+        )
         assert any(np.array_equal(frame, x_file[r].T) for r in rows)
     again = load_rml2018(path, classes=["FM", "BPSK"], snrs=[0, 30], max_per_block=2, seed=3)
     assert again[0].tobytes() == x.tobytes()

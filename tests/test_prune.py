@@ -19,20 +19,28 @@ tfsetup.configure(2, 0)
 from amrcomp.frames import Split  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.models.cost import layer_costs, totals  # noqa: E402
-from amrcomp.prune import finetune_settings, parse_variant, prune_variant  # noqa: E402
+from amrcomp.prune import finetune_settings, prune_variant  # noqa: E402
 from amrcomp.prune.filters import l1_keep, plan, shrink  # noqa: E402
 from amrcomp.prune.unstructured import m_by_n_holds  # noqa: E402
 from amrcomp.settings import model_finetune  # noqa: E402
+from amrcomp.variants import parse_pruned as parse_variant  # noqa: E402
 
 LOG = logging.getLogger("test_prune")
 N_CLASSES = 4
 # Small versions of both architectures: every kernel a multiple of 4 weights, steps << frequency.
-SMALL = {"oshea_cnn2": {"filters": (8, 8), "dense_units": 16}, "tekbiyik": {"filters": (8, 8, 8, 8), "dense_units": 16}}
+SMALL = {
+    "oshea_cnn2": {"filters": (8, 8), "dense_units": 16},
+    "tekbiyik": {"filters": (8, 8, 8, 8), "dense_units": 16},
+}
 
 
 def frames(n: int, seed: int) -> Split:
     rng = np.random.default_rng(seed)
-    return Split(rng.normal(size=(n, 2, 128)).astype(np.float32), rng.integers(0, N_CLASSES, n), np.zeros(n, dtype=np.int64))
+    return Split(
+        rng.normal(size=(n, 2, 128)).astype(np.float32),
+        rng.integers(0, N_CLASSES, n),
+        np.zeros(n, dtype=np.int64),
+    )
 
 
 def small_model(arch: str = "oshea_cnn2"):
@@ -42,11 +50,25 @@ def small_model(arch: str = "oshea_cnn2"):
 def run(variant: str, arch: str = "oshea_cnn2", skip=(), frequency: int = 100, epochs: int = 1):
     """Prune a small random model with a one-epoch fine-tune of 4 steps (fewer than `frequency`)."""
     tune = finetune_settings({"epochs": epochs, "batch_size": 32, "learning_rate": 1e-3}, seed=1)
-    return prune_variant(small_model(arch), parse_variant(variant), frames(128, 1), frames(64, 2), N_CLASSES, tune, LOG, skip_layers=skip, frequency=frequency)
+    return prune_variant(
+        small_model(arch),
+        parse_variant(variant),
+        frames(128, 1),
+        frames(64, 2),
+        N_CLASSES,
+        tune,
+        LOG,
+        skip_layers=skip,
+        frequency=frequency,
+    )
 
 
 def kernels(model) -> dict[str, np.ndarray]:
-    return {layer.name: layer.kernel.numpy() for layer in model.layers if type(layer).__name__ in ("Conv2D", "Dense")}
+    return {
+        layer.name: layer.kernel.numpy()
+        for layer in model.layers
+        if type(layer).__name__ in ("Conv2D", "Dense")
+    }
 
 
 @pytest.mark.parametrize("sparsity", [25, 50, 75])
@@ -57,7 +79,9 @@ def test_magnitude_reaches_target_per_layer_even_when_schedule_never_fires(spars
     for name, kernel in kernels(model).items():
         achieved = 1 - np.count_nonzero(kernel) / kernel.size
         assert abs(achieved - target) <= 0.01, (name, achieved)
-    assert {r["layer"]: r["achieved_sparsity"] for r in report["layers"]} == pytest.approx({n: 1 - np.count_nonzero(k) / k.size for n, k in kernels(model).items()})
+    assert {r["layer"]: r["achieved_sparsity"] for r in report["layers"]} == pytest.approx(
+        {n: 1 - np.count_nonzero(k) / k.size for n, k in kernels(model).items()}
+    )
     assert report["totals_after"]["effective_macs"] < report["totals_before"]["effective_macs"]
     assert report["finetune"]["epochs_run"] == 1 and len(report["history"]) == 1
 
@@ -74,7 +98,10 @@ def test_skip_list_is_honoured():
     assert np.count_nonzero(k["output"]) == k["output"].size
     assert np.count_nonzero(k["conv1"]) == k["conv1"].size
     assert abs(1 - np.count_nonzero(k["dense1"]) / k["dense1"].size - 0.5) <= 0.01
-    assert report["not_pruned"] == {"conv1": "listed in prune.skip_layers", "output": "listed in prune.skip_layers"}
+    assert report["not_pruned"] == {
+        "conv1": "listed in prune.skip_layers",
+        "output": "listed in prune.skip_layers",
+    }
     _, filters_report = run("filters-50", skip=["conv2"])
     units = {r["layer"]: r["units_after"] for r in filters_report["layers"]}
     assert units == {"conv1": 4, "conv2": 8, "dense1": 8, "output": N_CLASSES}
@@ -88,7 +115,9 @@ def test_unknown_skip_layer_is_an_error():
 @pytest.mark.parametrize("arch", sorted(SMALL))
 def test_m_by_n_pattern_and_single_channel_conv_reported(arch):
     import tensorflow as tf
-    from tensorflow_model_optimization.python.core.sparsity.keras.pruning_utils import is_pruned_m_by_n
+    from tensorflow_model_optimization.python.core.sparsity.keras.pruning_utils import (
+        is_pruned_m_by_n,
+    )
 
     model, report = run("m_by_n-50", arch=arch)
     assert "conv1" not in report["pruned_layers"]
@@ -116,19 +145,29 @@ def test_filters_removes_lowest_l1_and_shrinks_macs():
     model, report = run("filters-50")
     rows = {r["layer"]: r for r in layer_costs(model)}
     parent = {r["layer"]: r for r in layer_costs(small_model())}
-    assert [rows[n]["units"] for n in ("conv1", "conv2", "dense1", "output")] == [4, 4, 8, N_CLASSES]
+    assert [rows[n]["units"] for n in ("conv1", "conv2", "dense1", "output")] == [
+        4,
+        4,
+        8,
+        N_CLASSES,
+    ]
     # conv2 loses half its inputs and half its outputs: a quarter of its MACs remain
     assert rows["conv2"]["macs"] * 4 == parent["conv2"]["macs"]
     assert rows["conv1"]["macs"] * 2 == parent["conv1"]["macs"]
     assert rows["dense1"]["macs"] * 4 == parent["dense1"]["macs"]
-    assert report["totals_after"]["params"] == totals(list(rows.values()))["params"] < report["totals_before"]["params"] / 3
+    assert (
+        report["totals_after"]["params"]
+        == totals(list(rows.values()))["params"]
+        < report["totals_before"]["params"] / 3
+    )
     assert report["not_pruned"] == {"output": "output layer: keeps one unit per class"}
 
 
 @pytest.mark.parametrize("variant", ["filters-50", "magnitude-50"])
 def test_saved_pruned_model_holds_weights_only(variant, tmp_path):
-    """No optimizer state in the file (it would triple a fine-tuned model's size) and plain tf_keras loads it."""
-    from amrcomp.train import save_model
+    """No optimizer state in the file (it would triple a fine-tuned model's size) and plain
+    tf_keras loads it."""
+    from amrcomp.models.io import save_model
 
     model, _ = run(variant)
     path = tmp_path / "m.keras"
@@ -136,7 +175,9 @@ def test_saved_pruned_model_holds_weights_only(variant, tmp_path):
     assert path.stat().st_size < 4 * model.count_params() + 64_000
     loaded = tfsetup.keras().models.load_model(path, compile=False)
     x = frames(8, 5).model_input()
-    np.testing.assert_array_equal(loaded(x, training=False).numpy(), model(x, training=False).numpy())
+    np.testing.assert_array_equal(
+        loaded(x, training=False).numpy(), model(x, training=False).numpy()
+    )
 
 
 def test_l1_keep_picks_largest_norms_in_order():
@@ -152,7 +193,9 @@ def test_filters_zero_fraction_reproduces_parent_exactly(arch):
     x = frames(16, 3).model_input()
     keep, _ = plan(parent, 0.0, ())
     child = shrink(parent, keep)
-    np.testing.assert_array_equal(child(x, training=False).numpy(), parent(x, training=False).numpy())
+    np.testing.assert_array_equal(
+        child(x, training=False).numpy(), parent(x, training=False).numpy()
+    )
 
 
 @pytest.mark.parametrize("arch", sorted(SMALL))
@@ -161,7 +204,7 @@ def test_filters_removing_dead_units_keeps_outputs(arch):
     (with the matching input rows, through Flatten) must not change the outputs."""
     parent = small_model(arch)
     rng = np.random.default_rng(0)
-    hidden = [l for l in parent.layers if type(l).__name__ in ("Conv2D", "Dense")][:-1]
+    hidden = [layer for layer in parent.layers if type(layer).__name__ in ("Conv2D", "Dense")][:-1]
     for layer in hidden:
         kernel, bias = layer.get_weights()
         dead = rng.choice(kernel.shape[-1], kernel.shape[-1] // 2, replace=False)
@@ -173,7 +216,9 @@ def test_filters_removing_dead_units_keeps_outputs(arch):
     child = shrink(parent, keep)
     assert child.count_params() < parent.count_params()
     x = frames(16, 4).model_input()
-    np.testing.assert_allclose(child(x, training=False).numpy(), parent(x, training=False).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        child(x, training=False).numpy(), parent(x, training=False).numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_filters_rejects_branching_models():
@@ -186,7 +231,9 @@ def test_filters_rejects_branching_models():
         plan(keras.Model(inputs, out), 0.5, ())
 
 
-@pytest.mark.parametrize("name", ["baseline", "m_by_n-75", "filters-0", "magnitude-100", "prune-50"])
+@pytest.mark.parametrize(
+    "name", ["baseline", "m_by_n-75", "filters-0", "magnitude-100", "prune-50"]
+)
 def test_bad_variant_names(name):
     with pytest.raises(ValueError):
         parse_variant(name)
@@ -198,20 +245,30 @@ def test_bad_variant_names(name):
 def _pruned_targets(config: dict) -> list[str]:
     from amrcomp.settings import pruned_variants
 
-    return [f"results/models/{m}/pruned-{v}.keras" for m in config["models"] for v in pruned_variants(config["prune"])]
+    return [
+        f"results/models/{m}/pruned-{v}.keras"
+        for m in config["models"]
+        for v in pruned_variants(config["prune"])
+    ]
 
 
 @pytest.fixture(scope="module")
 def pruned_run(tiny_run, tmp_path_factory):
-    """A copy of the tiny run with every pruned variant built and evaluated (a no-op if tiny_run has them)."""
-    from conftest import snakemake
+    """A copy of the tiny run with every pruned variant built and evaluated
+    (a no-op if tiny_run has them)."""
     from amrcomp.settings import load_config
+    from conftest import snakemake
 
     workdir = tmp_path_factory.mktemp("pruned") / "run"
     shutil.copytree(tiny_run, workdir, symlinks=True)
-    config = load_config(Path(__file__).parents[1] / "config" / "tiny.yaml", validate=False)
+    config = load_config(Path(__file__).parents[1] / "config" / "tiny.yaml", check=False)
     targets = _pruned_targets(config)
-    evals = [t.replace("results/models/", "results/eval/").replace("/pruned-", "/").replace(".keras", "-fp32.json") for t in targets]
+    evals = [
+        t.replace("results/models/", "results/eval/")
+        .replace("/pruned-", "/")
+        .replace(".keras", "-fp32.json")
+        for t in targets
+    ]
     snakemake(workdir, *targets, *evals)
     return workdir, config
 
@@ -223,13 +280,22 @@ def test_pruned_artifacts_load_and_match_their_json(pruned_run):
     for target in _pruned_targets(config):
         path = workdir / target
         summary = json.loads(path.with_suffix(".json").read_text())
-        history = path.with_name(path.name.replace(".keras", ".history.csv")).read_text().strip().splitlines()
+        history = (
+            path.with_name(path.name.replace(".keras", ".history.csv"))
+            .read_text()
+            .strip()
+            .splitlines()
+        )
         model = keras.models.load_model(path, compile=False)  # plain tf_keras, no custom objects
         variant = parse_variant(summary["variant"])
-        assert summary["method"] == variant.method and summary["target_sparsity"] == variant.fraction
+        assert (
+            summary["method"] == variant.method and summary["target_sparsity"] == variant.fraction
+        )
         finetune = model_finetune(config, path.parent.name)
         assert len(history) == 1 + summary["finetune"]["epochs_run"] == 1 + finetune["epochs"]
-        assert summary["finetune"]["train_frames"] == finetune["frames"]  # the seeded draw, not the whole split
+        assert (
+            summary["finetune"]["train_frames"] == finetune["frames"]
+        )  # the seeded draw, not the whole split
         costs = layer_costs(model)
         assert totals(costs) == summary["totals_after"]
         by_layer = {r["layer"]: r for r in costs}
@@ -237,10 +303,14 @@ def test_pruned_artifacts_load_and_match_their_json(pruned_run):
             if variant.method == "filters":
                 assert by_layer[row["layer"]]["units"] == row["units_after"]
             else:
-                assert by_layer[row["layer"]]["kernel_sparsity"] == pytest.approx(row["achieved_sparsity"])
+                assert by_layer[row["layer"]]["kernel_sparsity"] == pytest.approx(
+                    row["achieved_sparsity"]
+                )
                 if row["pruned"]:
                     assert abs(row["achieved_sparsity"] - variant.fraction) <= 0.01
-        evaluation = json.loads((workdir / "results/eval" / path.parent.name / f"{variant.name}-fp32.json").read_text())
+        evaluation = json.loads(
+            (workdir / "results/eval" / path.parent.name / f"{variant.name}-fp32.json").read_text()
+        )
         assert evaluation["totals"] == summary["totals_after"]
         assert evaluation["size_zip_bytes"] < evaluation["size_bytes"]
 
@@ -258,8 +328,15 @@ def test_adding_a_sparsity_builds_only_the_new_variants(pruned_run, tmp_path):
     config["prune"]["sparsities"] = more["prune"]["sparsities"]
     targets = _pruned_targets(config)
     proc = snakemake(copy, "-n", *targets, configfiles=(TINY, extra))
-    outputs = sorted(re.findall(r"^\s*output: (\S+?\.keras)", proc.stdout + proc.stderr, flags=re.M))
-    expected = sorted(f"results/models/{m}/pruned-{method}-75.keras" for m in config["models"] for method in config["prune"]["methods"] if method != "m_by_n")
+    outputs = sorted(
+        re.findall(r"^\s*output: (\S+?\.keras)", proc.stdout + proc.stderr, flags=re.M)
+    )
+    expected = sorted(
+        f"results/models/{m}/pruned-{method}-75.keras"
+        for m in config["models"]
+        for method in config["prune"]["methods"]
+        if method != "m_by_n"
+    )
     assert outputs == expected
 
 
@@ -273,11 +350,23 @@ def test_fine_tune_sees_the_baselines_input_scale_and_folds_it_back(variant):
     conv1.set_weights([conv1.get_weights()[0] * 100.0, conv1.get_weights()[1]])
     tune = finetune_settings({"epochs": 1, "batch_size": 32, "learning_rate": 1e-9}, seed=1)
     x = frames(128, 1)
-    model, report = prune_variant(baseline, parse_variant(variant), x, frames(64, 2), N_CLASSES, tune, LOG, input_scale=100.0)
+    model, report = prune_variant(
+        baseline, parse_variant(variant), x, frames(64, 2), N_CLASSES, tune, LOG, input_scale=100.0
+    )
     assert report["finetune"]["input_scale"] == 100.0 and report["settings"]["input_scale"] == 100.0
     kernel = model.get_layer("conv1").kernel.numpy()
     assert np.abs(kernel[kernel != 0]).mean() > 50 * trained_conv1  # folded back, not left at 1x
     if variant.startswith("magnitude"):  # lr ~0: outputs match the masked baseline on raw frames
         masked = small_model()
-        masked.set_weights([np.where(k_new == 0, 0, k_old) for k_new, k_old in zip(model.get_weights(), baseline.get_weights())])
-        np.testing.assert_allclose(model.predict(x.model_input(), verbose=0), masked.predict(x.model_input(), verbose=0), rtol=1e-3, atol=1e-5)
+        masked.set_weights(
+            [
+                np.where(k_new == 0, 0, k_old)
+                for k_new, k_old in zip(model.get_weights(), baseline.get_weights())
+            ]
+        )
+        np.testing.assert_allclose(
+            model.predict(x.model_input(), verbose=0),
+            masked.predict(x.model_input(), verbose=0),
+            rtol=1e-3,
+            atol=1e-5,
+        )

@@ -41,13 +41,21 @@ def planned(output: str) -> list[Job]:
     jobs = []
     for match in re.finditer(r"^(?:local)?rule (\w+):\n((?:[ \t]+.*\n?)*)", output, re.M):
         fields = dict(re.findall(r"^\s+(\w+): (.*)$", match[2], re.M))
-        wildcards = dict(item.split("=", 1) for item in fields.get("wildcards", "").split(", ") if "=" in item)
+        wildcards = dict(
+            item.split("=", 1) for item in fields.get("wildcards", "").split(", ") if "=" in item
+        )
         if match[1] != "all":
             jobs.append(Job(match[1], wildcards, fields.get("reason", "")))
     return jobs
 
 
-def dry_run(workdir: Path, *args: str, override: dict | None = None, tmp: Path | None = None, snakefile: Path | None = None) -> tuple[list[Job], str]:
+def dry_run(
+    workdir: Path,
+    *args: str,
+    override: dict | None = None,
+    tmp: Path | None = None,
+    snakefile: Path | None = None,
+) -> tuple[list[Job], str]:
     configfiles: tuple = (TINY,)
     if override is not None:
         path = tmp / "override.yaml"
@@ -72,9 +80,15 @@ def test_unchanged_run_plans_nothing(tiny_copy):
 @pytest.mark.parametrize("changed, other", [("model2", "model1"), ("model1", "model2")])
 def test_training_settings_rerun_only_that_models_chain(tiny_copy, tmp_path, changed, other):
     epochs = yaml.safe_load(TINY.read_text())["models"][changed]["train"]["epochs"] + 1
-    jobs, _ = dry_run(tiny_copy, override={"models": {changed: {"train": {"epochs": epochs}}}}, tmp=tmp_path)
-    assert any(j.rule == "train" and j.wildcards == {"model": changed} for j in jobs), describe(jobs)
-    assert not [j for j in jobs if j.wildcards.get("model") == other], f"{other} jobs planned:\n{describe(jobs)}"
+    jobs, _ = dry_run(
+        tiny_copy, override={"models": {changed: {"train": {"epochs": epochs}}}}, tmp=tmp_path
+    )
+    assert any(j.rule == "train" and j.wildcards == {"model": changed} for j in jobs), describe(
+        jobs
+    )
+    assert not [j for j in jobs if j.wildcards.get("model") == other], (
+        f"{other} jobs planned:\n{describe(jobs)}"
+    )
     assert not [j for j in jobs if j.rule == "data"], describe(jobs)
     # every job of the changed model's chain is planned: its training and everything built from it
     built = {j.wildcards.get("variant") for j in jobs if j.rule == "evaluate_keras"}
@@ -83,7 +97,10 @@ def test_training_settings_rerun_only_that_models_chain(tiny_copy, tmp_path, cha
 
 def variants_of(workdir: Path, model: str) -> list[str]:
     """Variants the completed run evaluated for `model` (from results/eval/{model}/*-fp32.json)."""
-    return sorted(p.name.removesuffix("-fp32.json") for p in (workdir / "results/eval" / model).glob("*-fp32.json"))
+    return sorted(
+        p.name.removesuffix("-fp32.json")
+        for p in (workdir / "results/eval" / model).glob("*-fp32.json")
+    )
 
 
 @pytest.fixture()
@@ -95,7 +112,9 @@ def source_copy(tmp_path) -> Path:
     for name in ("Snakefile", "rules", "workflow", "config", "report", "profiles"):
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(
+                src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
         elif src.exists():
             shutil.copy2(src, dest / name)
     return dest
@@ -111,12 +130,16 @@ def test_architecture_edit_reruns_only_that_models_chain(tiny_copy, tmp_path, so
     snakefile = source_copy / "Snakefile"
     mtime_only = ("--rerun-triggers", "mtime")
     jobs, output = dry_run(tiny_copy, *mtime_only, snakefile=snakefile)
-    assert not jobs and "Nothing to be done" in output, f"the source copy alone re-runs jobs:\n{describe(jobs)}"
+    assert not jobs and "Nothing to be done" in output, (
+        f"the source copy alone re-runs jobs:\n{describe(jobs)}"
+    )
 
     config = load_config(TINY)
     arch = config["models"]["model1"]["arch"]
     module = source_copy / "workflow" / Path(module_path(arch)).relative_to(ROOT / "workflow")
-    assert config["models"]["model2"]["arch"] != arch, "both models share an architecture: the test needs two"
+    assert config["models"]["model2"]["arch"] != arch, (
+        "both models share an architecture: the test needs two"
+    )
     module.write_text(module.read_text() + "\n# edited by test_reruns\n")
     future = module.stat().st_mtime + 60
     os.utime(module, (future, future))
@@ -125,7 +148,9 @@ def test_architecture_edit_reruns_only_that_models_chain(tiny_copy, tmp_path, so
     trains = [j for j in jobs if j.rule == "train"]
     assert [j.wildcards for j in trains] == [{"model": "model1"}], describe(jobs)
     assert str(module) in trains[0].reason, f"model1 re-runs for another reason: {trains[0].reason}"
-    assert not [j for j in jobs if j.wildcards.get("model") == "model2"], f"model2 jobs planned:\n{describe(jobs)}"
+    assert not [j for j in jobs if j.wildcards.get("model") == "model2"], (
+        f"model2 jobs planned:\n{describe(jobs)}"
+    )
     assert not [j for j in jobs if j.rule == "data"]
 
 
@@ -143,7 +168,9 @@ def test_new_sparsity_builds_only_the_new_variants(tiny_copy, tmp_path):
     models = sorted(p.name for p in (tiny_copy / "results/models").iterdir())
     pruned = {(j.wildcards["model"], j.wildcards["variant"]) for j in jobs if j.rule == "prune"}
     assert pruned == set(itertools.product(models, new_variants)), describe(jobs)
-    evaluated = {(j.wildcards["model"], j.wildcards["variant"]) for j in jobs if j.rule == "evaluate_keras"}
+    evaluated = {
+        (j.wildcards["model"], j.wildcards["variant"]) for j in jobs if j.rule == "evaluate_keras"
+    }
     assert evaluated == pruned
     if (tiny_copy / "results/table3.csv").exists():
         assert "table3" in {j.rule for j in jobs}, "Table III is not re-aggregated"
@@ -155,9 +182,16 @@ def test_benchmark_setting_reruns_only_benchmarks(tiny_copy, tmp_path):
     benchmark result will change."""
     repeats = yaml.safe_load(TINY.read_text())["deploy"]["repeats"] + 1
     jobs, _ = dry_run(tiny_copy, override={"deploy": {"repeats": repeats}}, tmp=tmp_path)
-    bench = sorted(str(p.relative_to(tiny_copy / "results/bench")) for p in (tiny_copy / "results/bench").rglob("*.json"))
+    bench = sorted(
+        str(p.relative_to(tiny_copy / "results/bench"))
+        for p in (tiny_copy / "results/bench").rglob("*.json")
+    )
     assert bench, "the tiny run has no benchmarks"
-    planned_bench = sorted(f"{j.wildcards['backend']}/{j.wildcards['model']}/{j.wildcards['variant']}-{j.wildcards['dtype']}.json" for j in jobs if j.rule == "benchmark")
+    planned_bench = sorted(
+        f"{j.wildcards['backend']}/{j.wildcards['model']}/{j.wildcards['variant']}-{j.wildcards['dtype']}.json"
+        for j in jobs
+        if j.rule == "benchmark"
+    )
     assert planned_bench == bench
     own = [j for j in jobs if j.rule != "benchmark" and j.own_reasons]
     assert not own, f"jobs re-run although no input of theirs changes:\n{describe(own)}"
@@ -169,8 +203,12 @@ def test_model_finetune_override_reruns_only_that_models_pruned_variants(tiny_co
     """models.<name>.finetune overrides prune.finetune for that model alone: its pruned variants
     (and what is built from them) re-run; its baseline and the other model stay."""
     epochs = yaml.safe_load(TINY.read_text())["prune"]["finetune"]["epochs"] + 1
-    jobs, _ = dry_run(tiny_copy, override={"models": {"model1": {"finetune": {"epochs": epochs}}}}, tmp=tmp_path)
+    jobs, _ = dry_run(
+        tiny_copy, override={"models": {"model1": {"finetune": {"epochs": epochs}}}}, tmp=tmp_path
+    )
     pruned = {j.wildcards["variant"] for j in jobs if j.rule == "prune"}
-    assert pruned and pruned == {v for v in variants_of(tiny_copy, "model1") if v != "baseline"}, describe(jobs)
+    assert pruned and pruned == {v for v in variants_of(tiny_copy, "model1") if v != "baseline"}, (
+        describe(jobs)
+    )
     assert not [j for j in jobs if j.wildcards.get("model") == "model2"], describe(jobs)
     assert not [j for j in jobs if j.rule in ("data", "train")], describe(jobs)

@@ -1,5 +1,6 @@
 """Cluster runs: the users' main command (`results/table5.csv`) submitted through profiles/slurm
-on the tiny config runs every job as a SLURM job and gives the local run's results; the profiles put their resources on every job.
+on the tiny config runs every job as a SLURM job and gives the local run's results; the profiles
+put their resources on every job.
 
 The cluster test needs a reachable SLURM controller (`bash .ci/start-slurm.sh` starts a
 single-node one). Without one it is skipped, unless AMRCOMP_REQUIRE_SLURM=1 (CI), where that
@@ -20,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, TINY, snakemake, strip_timing, TIMING  # noqa: E402
+from conftest import ROOT, TIMING, snakemake, strip_timing  # noqa: E402
 
 PROFILES = ROOT / "profiles"
 # Columns and keys that measure time (they differ between any two runs).
@@ -31,11 +32,16 @@ def slurm_unreachable() -> str | None:
     if not shutil.which("sinfo"):
         return "sinfo is not installed (apt-get install slurm-wlm munge; bash .ci/start-slurm.sh)"
     try:
-        proc = subprocess.run(["sinfo", "-h", "-o", "%P %a %T"], capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            ["sinfo", "-h", "-o", "%P %a %T"], capture_output=True, text=True, timeout=30
+        )
     except subprocess.TimeoutExpired:
         return "sinfo did not answer within 30 s"
     if proc.returncode != 0:
-        return f"sinfo failed: {proc.stderr.strip() or proc.returncode} (start it with: bash .ci/start-slurm.sh)"
+        return (
+            f"sinfo failed: {proc.stderr.strip() or proc.returncode} "
+            "(start it with: bash .ci/start-slurm.sh)"
+        )
     if not proc.stdout.strip():
         return "sinfo lists no partition"
     return None
@@ -59,7 +65,9 @@ def planned_resources(output: str) -> list[tuple[str, dict, int]]:
     jobs = []
     for match in re.finditer(r"^rule (\w+):\n((?:[ \t]+.*\n?)*)", output, re.M):
         fields = dict(re.findall(r"^\s+(\w+): (.*)$", match[2], re.M))
-        resources = dict(item.split("=", 1) for item in fields.get("resources", "").split(", ") if "=" in item)
+        resources = dict(
+            item.split("=", 1) for item in fields.get("resources", "").split(", ") if "=" in item
+        )
         jobs.append((match[1], resources, int(fields.get("threads", 1))))
     return jobs
 
@@ -72,7 +80,9 @@ def test_profile_resources_reach_every_job(tmp_path, profile):
     jobs = planned_resources(output)
     settings = yaml.safe_load((PROFILES / profile / "config.yaml").read_text())
     assert settings["executor"] == "slurm" and settings["slurm-status-command"] == "squeue"
-    assert {rule for rule, _, _ in jobs} >= {"data", "train", "prune", "evaluate_keras"}, output[-3000:]
+    assert {rule for rule, _, _ in jobs} >= {"data", "train", "prune", "evaluate_keras"}, output[
+        -3000:
+    ]
     for rule, resources, threads in jobs:
         assert resources.get("slurm_partition") == "debug", (rule, resources)
         wanted = settings["set-resources"].get(rule, {})
@@ -96,7 +106,10 @@ def test_profile_threads_match_a_local_run(tmp_path, profile):
     """TensorFlow's float sums depend on its thread count, so a cluster run gives a local 2-core
     run's numbers only with the same threads per rule (a prune on 2 threads there and 1 here
     changed Table V's accuracies)."""
-    local = {rule: threads for rule, _, threads in planned_resources(snakemake(tmp_path / "local", "-n").stdout)}
+    local = {
+        rule: threads
+        for rule, _, threads in planned_resources(snakemake(tmp_path / "local", "-n").stdout)
+    }
     output = snakemake(tmp_path / "cluster", "-n", "--profile", str(PROFILES / profile)).stdout
     cluster = {rule: threads for rule, _, threads in planned_resources(output)}
     assert {"train", "prune", "evaluate_keras", "quantize"} <= set(local)
@@ -109,7 +122,9 @@ def test_gpu_profile_is_the_cpu_profile_plus_gpus():
     for key in set(cpu) | set(gpu):
         if key not in ("set-resources", "set-threads", "slurm-jobname-prefix"):
             assert cpu.get(key) == gpu.get(key), f"profiles differ in {key}"
-    assert gpu["set-resources"]["train"]["gpu"] == 1 and gpu["set-resources"]["trt_build"]["gpu"] == 1
+    assert (
+        gpu["set-resources"]["train"]["gpu"] == 1 and gpu["set-resources"]["trt_build"]["gpu"] == 1
+    )
     assert cpu["set-resources"]["train"]["gpu"] == 0 and "trt_build" not in cpu["set-resources"]
     for rule in set(cpu["set-resources"]) - {"train"}:
         assert cpu["set-resources"][rule] == gpu["set-resources"][rule], rule
@@ -121,15 +136,21 @@ def test_gpu_profile_is_the_cpu_profile_plus_gpus():
 
 @pytest.mark.slurm
 def test_start_script_is_idempotent(slurm):
-    proc = subprocess.run(["bash", str(ROOT / ".ci/start-slurm.sh")], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["bash", str(ROOT / ".ci/start-slurm.sh")], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "nothing to do" in proc.stdout
 
 
 def node_limits() -> tuple[int, int]:
     """(CPUs, RealMemory MB) of the smallest node of the default partition."""
-    out = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m"], capture_output=True, text=True, check=True).stdout
-    rows = [tuple(int(v.rstrip("+")) for v in line.split()) for line in out.splitlines() if line.strip()]
+    out = subprocess.run(
+        ["sinfo", "-h", "-N", "-o", "%c %m"], capture_output=True, text=True, check=True
+    ).stdout
+    rows = [
+        tuple(int(v.rstrip("+")) for v in line.split()) for line in out.splitlines() if line.strip()
+    ]
     return min(c for c, _ in rows), min(m for _, m in rows)
 
 
@@ -140,7 +161,8 @@ def fit_to_node(profile: dict) -> list[str]:
     args = []
     if any(v.get("mem_mb", 0) > memory for v in profile["set-resources"].values()):
         entries = [f"{rule}:{key}={min(value, memory) if key == 'mem_mb' else value}"
-                   for rule, values in profile["set-resources"].items() for key, value in values.items()]  # fmt: skip
+                   for rule, values in profile["set-resources"].items()
+                   for key, value in values.items()]  # fmt: skip
         args += ["--set-resources", *entries]
     if cpus < profile["cores"]:
         args += ["--max-threads", str(cpus)]
@@ -149,7 +171,9 @@ def fit_to_node(profile: dict) -> list[str]:
 
 def scontrol_jobs() -> dict[str, dict[str, str]]:
     """Every job slurmctld still knows (finished ones for MinJobAge), by job id."""
-    out = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["scontrol", "show", "job", "-o"], capture_output=True, text=True, check=True
+    ).stdout
     jobs = {}
     for line in out.splitlines():
         fields = dict(re.findall(r"(\w[\w/:]*)=(\S*)", line))
@@ -160,8 +184,6 @@ def scontrol_jobs() -> dict[str, dict[str, str]]:
 
 def comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[[c for c in frame.columns if not TIMING.search(c)]]
-
-
 
 
 def comparable_record(path: Path) -> dict:
@@ -199,19 +221,28 @@ def test_table5_on_slurm_matches_local_run(slurm, tiny_run, tmp_path, record_pro
 
     # Every job Snakemake finished was a SLURM job.
     finished = dict(re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", output))
-    submitted = {jobid: (slurm_id, Path(log)) for jobid, slurm_id, log in re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.", output)}
+    submitted = {
+        jobid: (slurm_id, Path(log))
+        for jobid, slurm_id, log in re.findall(
+            r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.", output
+        )
+    }
     run_id = re.search(r"SLURM run ID: (\S+)", output)[1]
     jobs = dict(finished)
     total = int(re.search(r"^total\s+(\d+)$", output, re.M)[1])
     assert len(finished) == total, f"{len(finished)} of {total} jobs finished"
-    assert set(jobs) == set(submitted), f"jobs run without SLURM: {sorted(set(jobs) - set(submitted))}"
+    assert set(jobs) == set(submitted), (
+        f"jobs run without SLURM: {sorted(set(jobs) - set(submitted))}"
+    )
     assert len({slurm_id for slurm_id, _ in submitted.values()}) == len(submitted)
 
     known = scontrol_jobs()
     for jobid, rule in jobs.items():
         slurm_id, log = submitted[jobid]
         assert log.is_file(), f"no SLURM log for job {jobid} ({rule})"
-        assert re.search(rf"^rule {rule}:$", log.read_text(), re.M), f"{log} does not run rule {rule}"
+        assert re.search(rf"^rule {rule}:$", log.read_text(), re.M), (
+            f"{log} does not run rule {rule}"
+        )
         record = known.get(slurm_id)
         if record is None:  # slurmctld forgot it (MinJobAge passed): the log above must do
             continue

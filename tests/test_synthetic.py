@@ -19,7 +19,19 @@ def small():
 
 
 def test_class_list_and_snr_grid():
-    assert CLASSES == ("8PSK", "AM-DSB", "AM-SSB", "BPSK", "CPFSK", "GFSK", "PAM4", "QAM16", "QAM64", "QPSK", "WBFM")
+    assert CLASSES == (
+        "8PSK",
+        "AM-DSB",
+        "AM-SSB",
+        "BPSK",
+        "CPFSK",
+        "GFSK",
+        "PAM4",
+        "QAM16",
+        "QAM64",
+        "QPSK",
+        "WBFM",
+    )
     assert SNRS == tuple(range(-20, 19, 2)) and len(SNRS) == 20
 
 
@@ -61,7 +73,9 @@ def test_block_does_not_depend_on_other_blocks_requested():
 def test_realised_snr_matches_definition(small):
     _, _, snr, realised = small
     for s in SNRS:
-        assert abs(realised[snr == s].mean() - s) < 0.5, f"SNR {s}: realised {realised[snr == s].mean():.2f} dB"
+        assert abs(realised[snr == s].mean() - s) < 0.5, (
+            f"SNR {s}: realised {realised[snr == s].mean():.2f} dB"
+        )
     assert "10^(s/10)" in synthetic.snr_definition()
 
 
@@ -76,13 +90,22 @@ def test_awgn_power_and_realised_snr_helper():
 def test_frames_are_normalised_signal_plus_noise():
     params = GeneratorParams()
     frames, signal, noise = synthetic.generate_block("QPSK", 4, 5, 3, params)
-    np.testing.assert_allclose(frames, (signal + noise) / np.abs(signal + noise).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(
+        frames, (signal + noise) / np.abs(signal + noise).sum(axis=1, keepdims=True)
+    )
     x = generate(5, 3, params, classes=("QPSK",), snrs=(4,))[0]
     np.testing.assert_allclose(x[:, 0] + 1j * x[:, 1], frames, atol=1e-7)
 
 
 def test_noise_added_even_without_channel():
-    x, _, snr, realised = generate(40, 2, GeneratorParams(channel=False), classes=("BPSK", "WBFM"), snrs=(-10, 10), return_realised_snr=True)
+    x, _, snr, realised = generate(
+        40,
+        2,
+        GeneratorParams(channel=False),
+        classes=("BPSK", "WBFM"),
+        snrs=(-10, 10),
+        return_realised_snr=True,
+    )
     for s in (-10, 10):
         assert abs(realised[snr == s].mean() - s) < 0.5
 
@@ -104,7 +127,9 @@ def test_rician_gains_have_unit_power_and_k_factor():
     h = channel.rician_gains(20000, 1, np.zeros(1), np.random.default_rng(3), params)[:, 0, 0]
     assert abs(np.mean(np.abs(h) ** 2) - 1) < 0.05
     los = np.abs(h) ** 2
-    k_est = np.sqrt(2 * np.mean(los) ** 2 - np.mean(los**2)) / (np.mean(los) - np.sqrt(2 * np.mean(los) ** 2 - np.mean(los**2)))
+    k_est = np.sqrt(2 * np.mean(los) ** 2 - np.mean(los**2)) / (
+        np.mean(los) - np.sqrt(2 * np.mean(los) ** 2 - np.mean(los**2))
+    )
     assert 3.0 < k_est < 5.5  # moment estimator of K (Greenstein et al.)
 
 
@@ -117,7 +142,9 @@ def test_gray_mapping():
         dmin = dist[dist > 1e-9].min()
         for label in range(len(points)):
             for other in np.flatnonzero(np.isclose(dist[label], dmin)):
-                assert bin(label ^ int(other)).count("1") == 1, f"{name}: neighbours {label} and {other} differ in more than one bit"
+                assert bin(label ^ int(other)).count("1") == 1, (
+                    f"{name}: neighbours {label} and {other} differ in more than one bit"
+                )
 
 
 def _decide(name: str, samples: np.ndarray) -> tuple[np.ndarray, float]:
@@ -134,13 +161,17 @@ def test_linear_classes_decode_after_matched_filter(name):
     points = synthetic.constellation(name)
     dmin = np.min(np.abs(points[:, None] - points[None, :])[~np.eye(len(points), dtype=bool)])
     # clean baseband: the matched-filter output at the right phase is the symbol sequence
-    mf = np.convolve(modulate(name, 6000, np.random.default_rng(4), params), taps[::-1], mode="valid")
+    mf = np.convolve(
+        modulate(name, 6000, np.random.default_rng(4), params), taps[::-1], mode="valid"
+    )
     evm, phase = min((_decide(name, mf[p::sps])[1], p) for p in range(sps))
     decided, _ = _decide(name, mf[phase::sps])
     assert evm < 0.05 * dmin, f"{name}: EVM {evm:.3f} at the best phase"
     assert len(np.unique(np.round(decided, 6))) == len(points)
     # generated frames at high SNR with the channel off: same clusters after gain recovery
-    x = generate(6, 4, GeneratorParams(channel=False, frame_length=1024), classes=(name,), snrs=(18,))[0]
+    x = generate(
+        6, 4, GeneratorParams(channel=False, frame_length=1024), classes=(name,), snrs=(18,)
+    )[0]
     for frame in x[:, 0] + 1j * x[:, 1]:
         mf = np.convolve(frame, taps[::-1], mode="valid")
         best = None
@@ -159,7 +190,9 @@ def test_cpfsk_phase_steps():
     s = modulate("CPFSK", 4000, np.random.default_rng(5), params)
     np.testing.assert_allclose(np.abs(s), 1, atol=1e-12)
     step = np.angle(s[1:] * s[:-1].conj())
-    np.testing.assert_allclose(np.abs(step), np.pi * params.cpfsk_index / params.samples_per_symbol, atol=1e-9)
+    np.testing.assert_allclose(
+        np.abs(step), np.pi * params.cpfsk_index / params.samples_per_symbol, atol=1e-9
+    )
     sign = np.sign(step).reshape(-1)
     assert 0.3 < np.mean(sign > 0) < 0.7
 
@@ -170,7 +203,9 @@ def test_gfsk_frequency_deviation():
     np.testing.assert_allclose(np.abs(s), 1, atol=1e-12)
     step = np.angle(s[1:] * s[:-1].conj())
     assert np.max(np.abs(step)) <= params.gfsk_sensitivity + 1e-9
-    assert np.mean(np.abs(step) > 0.9 * params.gfsk_sensitivity) > 0.3, "runs of equal bits reach full deviation"
+    assert np.mean(np.abs(step) > 0.9 * params.gfsk_sensitivity) > 0.3, (
+        "runs of equal bits reach full deviation"
+    )
     assert 0.4 < np.mean(step > 0) < 0.6
     # symbol-rate sign changes: the smoothed frequency crosses zero only between symbols
     crossings = np.flatnonzero(np.diff(np.sign(step)) != 0)
@@ -231,10 +266,30 @@ def test_paused_wbfm_and_am_dsb_frames_look_alike():
 
 def test_params_defaults_and_from_dict():
     p = GeneratorParams()
-    assert (p.samples_per_symbol, p.rrc_rolloff, p.gfsk_bt, p.gfsk_sensitivity, p.cpfsk_index) == (8, 0.35, 0.35, 0.1, 0.5)
-    assert (p.rician_k, p.doppler_hz, p.fading_sinusoids, p.delay_taps, p.delay_magnitudes) == (4.0, 1.0, 8, (0.0, 0.9, 1.7), (1.0, 0.8, 0.3))
-    assert (p.cfo_std_hz, p.cfo_max_hz, p.sro_std_hz, p.sro_max_hz, p.sample_rate_hz) == (0.01, 500.0, 0.01, 50.0, 200000.0)
-    q = GeneratorParams.from_dict({"channel": False, "delay_taps": [0, 1], "delay_magnitudes": [1, 0.5]})
+    assert (p.samples_per_symbol, p.rrc_rolloff, p.gfsk_bt, p.gfsk_sensitivity, p.cpfsk_index) == (
+        8,
+        0.35,
+        0.35,
+        0.1,
+        0.5,
+    )
+    assert (p.rician_k, p.doppler_hz, p.fading_sinusoids, p.delay_taps, p.delay_magnitudes) == (
+        4.0,
+        1.0,
+        8,
+        (0.0, 0.9, 1.7),
+        (1.0, 0.8, 0.3),
+    )
+    assert (p.cfo_std_hz, p.cfo_max_hz, p.sro_std_hz, p.sro_max_hz, p.sample_rate_hz) == (
+        0.01,
+        500.0,
+        0.01,
+        50.0,
+        200000.0,
+    )
+    q = GeneratorParams.from_dict(
+        {"channel": False, "delay_taps": [0, 1], "delay_magnitudes": [1, 0.5]}
+    )
     assert q.channel is False and q.delay_taps == (0.0, 1.0)
     assert GeneratorParams.from_dict(q.to_dict()) == q
     assert GeneratorParams.from_dict(None) == p
@@ -262,4 +317,6 @@ def test_preview_writes_one_png_per_class(tmp_path):
     paths = plot_preview(x, labels, snr, ["QPSK", "AM-DSB"], tmp_path / "preview")
     assert [p.name for p in paths] == ["QPSK.png", "AM-DSB.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
-    assert not [p for p in (tmp_path / "preview").iterdir() if p.name.startswith(".")], "no temporary files left"
+    assert not [p for p in (tmp_path / "preview").iterdir() if p.name.startswith(".")], (
+        "no temporary files left"
+    )

@@ -1,4 +1,4 @@
-"""Tables, figures and summary: builders on synthetic records (fast) and the tiny run's outputs (e2e)."""
+"""Tables and figures: builders on synthetic records (fast) and the tiny run's outputs (e2e)."""
 
 from __future__ import annotations
 
@@ -16,21 +16,26 @@ from amrcomp import tfsetup
 
 tfsetup.configure(2, 0)
 
+from amrcomp import paper, records  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.models.cost import layer_costs, totals  # noqa: E402
-from amrcomp.tables import build, paper, readers, schema  # noqa: E402
-from amrcomp.tables.io import read_table, write_table  # noqa: E402
+from amrcomp.tablefile import read_table, write_table  # noqa: E402
+from amrcomp.tables import build, deployment, energy, schema  # noqa: E402
+from conftest import ROOT, TINY, snakemake  # noqa: E402
 
-from conftest import TINY, snakemake  # noqa: E402
-
-MODELS = {"model1": {"arch": "oshea_cnn2", "paper_name": "Model 1"}, "model2": {"arch": "tekbiyik", "paper_name": "Model 2"}, "mine": {"arch": "oshea_cnn2"}}
+MODELS = {
+    "model1": {"arch": "oshea_cnn2", "paper_name": "Model 1"},
+    "model2": {"arch": "tekbiyik", "paper_name": "Model 2"},
+    "mine": {"arch": "oshea_cnn2", "paper_name": None},
+}
 ARCH = {"model1": "oshea_cnn2", "model2": "tekbiyik", "mine": "oshea_cnn2"}
 CLASSES = [f"c{i}" for i in range(11)]
 
 
 @pytest.fixture(scope="module")
 def costs():
-    """Per-layer cost rows of both paper architectures, built for real (biases nonzero, as trained)."""
+    """Per-layer cost rows of both paper architectures, built for real (biases nonzero, as
+    trained)."""
     out = {}
     for arch in set(ARCH.values()):
         model = build_model(arch)
@@ -46,17 +51,35 @@ def prune_rows(rows, fraction):
     out = []
     for r in rows:
         zeros = int(round(r["kernel_params"] * fraction))
-        out.append({**r, "nonzero_params": r["nonzero_params"] - zeros, "kernel_sparsity": zeros / r["kernel_params"], "effective_macs": int(round(r["macs"] * (1 - fraction)))})
+        out.append(
+            {
+                **r,
+                "nonzero_params": r["nonzero_params"] - zeros,
+                "kernel_sparsity": zeros / r["kernel_params"],
+                "effective_macs": int(round(r["macs"] * (1 - fraction))),
+            }
+        )
     return out
 
 
 def eval_record(model, variant, rows, acc, dtype="fp32", backend="keras", size=1_000_000):
     conf = (np.eye(11) * 5 + 1).astype(int).tolist()
     return {
-        "model": model, "variant": variant, "dtype": dtype, "backend": backend, "classes": CLASSES, "snrs": [-10, 0, 10],
-        "accuracy": acc / 100, "accuracy_pct": acc, "accuracy_per_snr": {"-10": 0.1, "0": acc / 100, "10": 0.9},
-        "confusion": conf, "confusion_per_snr": {"-10": conf, "0": conf, "10": conf},
-        "layers": rows, "totals": totals(rows), "size_bytes": size, "size_zip_bytes": size // 2,
+        "model": model,
+        "variant": variant,
+        "dtype": dtype,
+        "backend": backend,
+        "classes": CLASSES,
+        "snrs": [-10, 0, 10],
+        "accuracy": acc / 100,
+        "accuracy_pct": acc,
+        "accuracy_per_snr": {"-10": 0.1, "0": acc / 100, "10": 0.9},
+        "confusion": conf,
+        "confusion_per_snr": {"-10": conf, "0": conf, "10": conf},
+        "layers": rows,
+        "totals": totals(rows),
+        "size_bytes": size,
+        "size_zip_bytes": size // 2,
     }
 
 
@@ -67,11 +90,32 @@ def write(tmp_path, name, record):
 
 
 def bench_record(model, variant, dtype, backend, status="ok", fps=None):
-    base = {"model": model, "variant": variant, "dtype": dtype, "backend": backend, "status": status, "size_bytes": 2_000_000, "size_zip_bytes": 900_000,
-            "machine": {"cpu": "Test CPU 9000", "gpus": [{"name": "Tesla T4", "driver": "550"}]}, "backend_info": {"device": 0}}
+    base = {
+        "model": model,
+        "variant": variant,
+        "dtype": dtype,
+        "backend": backend,
+        "status": status,
+        "size_bytes": 2_000_000,
+        "size_zip_bytes": 900_000,
+        "machine": {"cpu": "Test CPU 9000", "gpus": [{"name": "Tesla T4", "driver": "550"}]},
+        "backend_info": {"device": 0},
+    }
     if status != "ok":
-        return {**base, "message": f"{backend} cannot run {dtype} here", "accuracy_pct": None, "throughput_fps": None, "latency_ms": None}
-    return {**base, "message": None, "accuracy_pct": 40.0, "throughput_fps": fps or {"1": 1000.0, "32": 9000.0, "256": 12000.0}, "latency_ms": {"p50": 1.0, "p90": 1.5, "p99": 2.0}}
+        return {
+            **base,
+            "message": f"{backend} cannot run {dtype} here",
+            "accuracy_pct": None,
+            "throughput_fps": None,
+            "latency_ms": None,
+        }
+    return {
+        **base,
+        "message": None,
+        "accuracy_pct": 40.0,
+        "throughput_fps": fps or {"1": 1000.0, "32": 9000.0, "256": 12000.0},
+        "latency_ms": {"p50": 1.0, "p90": 1.5, "p99": 2.0},
+    }
 
 
 # --- fast: builders on synthetic records ------------------------------------------------------
@@ -83,15 +127,24 @@ def test_paper_table1_sums_to_published_totals():
 
 
 def test_table1_reproduces_paper_parameters_and_flops(tmp_path, costs):
-    paths = [write(tmp_path, f"{m}.json", eval_record(m, "baseline", costs[ARCH[m]], 50.0)) for m in MODELS]
+    paths = [
+        write(tmp_path, f"{m}.json", eval_record(m, "baseline", costs[ARCH[m]], 50.0))
+        for m in MODELS
+    ]
     t1 = build.table1(paths, MODELS)
     for model, label in (("model1", "Model 1"), ("model2", "Model 2")):
         rows = t1[t1["model"] == model]
-        assert list(rows["paper_params"]) == [p for _, p, _ in paper.TABLE1[label]] + [paper.TOTAL_PARAMS[label]]
+        assert list(rows["paper_params"]) == [p for _, p, _ in paper.TABLE1[label]] + [
+            paper.TOTAL_PARAMS[label]
+        ]
         assert (rows["params_diff"] == 0).all()
         assert (rows["paper_model"] == label).all()
     mine = t1[t1["model"] == "mine"]
-    assert mine["paper_params"].isna().all() and mine["paper_model"].isna().all() and mine["params_diff"].isna().all()
+    assert (
+        mine["paper_params"].isna().all()
+        and mine["paper_model"].isna().all()
+        and mine["params_diff"].isna().all()
+    )
     ops = {m: build.ops_summary(costs[ARCH[m]]) for m in ("model1", "model2")}
     assert round(ops["model1"]["mflops_dense"], 1) == paper.TABLE5_MFLOPS["Model 1"]
     assert round(ops["model2"]["mflops_dense"], 2) == paper.TABLE5_MFLOPS["Model 2"]
@@ -103,13 +156,17 @@ def test_table3_paper_columns_only_on_magnitude_rows(tmp_path, costs):
     rows = [{**r, "nonzero_params": r["params"]} for r in costs["oshea_cnn2"]]
     paths = [
         write(tmp_path, "b.json", eval_record("model1", "baseline", rows, 50.0)),
-        write(tmp_path, "m.json", eval_record("model1", "magnitude-50", prune_rows(rows, 0.5), 49.0)),
+        write(
+            tmp_path, "m.json", eval_record("model1", "magnitude-50", prune_rows(rows, 0.5), 49.0)
+        ),
         write(tmp_path, "f.json", eval_record("model1", "filters-50", prune_rows(rows, 0.5), 48.0)),
     ]
     t3 = build.table3(paths, MODELS).set_index("variant")
     assert t3.loc["magnitude-50", "paper_accuracy_pct"] == 55.8636
     assert t3.loc["magnitude-50", "paper_nonzero_params"] == 1016217
-    assert pd.isna(t3.loc["filters-50", "paper_accuracy_pct"]) and pd.isna(t3.loc["baseline", "paper_nonzero_params"])
+    assert pd.isna(t3.loc["filters-50", "paper_accuracy_pct"]) and pd.isna(
+        t3.loc["baseline", "paper_nonzero_params"]
+    )
     assert t3.loc["magnitude-50", "accuracy_drop_pp"] == pytest.approx(1.0)
     assert t3.loc["magnitude-50", "achieved_sparsity_pct"] == pytest.approx(50, abs=0.1)
     assert t3.loc["baseline", "achieved_sparsity_pct"] == 0
@@ -119,9 +176,25 @@ def test_table3_paper_columns_only_on_magnitude_rows(tmp_path, costs):
 def test_table4_maps_paper_int8_to_dynamic(tmp_path, costs):
     rows = costs["tekbiyik"]
     keras = [write(tmp_path, "k.json", eval_record("model2", "baseline", rows, 50.0))]
-    tfl = [write(tmp_path, f"{d}.json", {**eval_record("model2", "baseline", rows, 49.0, dtype=d, backend="litert", size=s)}) for d, s in (("fp32", 3_400_000), ("fp16", 1_700_000), ("dynamic", 900_000), ("int8", 880_000))]
+    tfl = [
+        write(
+            tmp_path,
+            f"{d}.json",
+            {**eval_record("model2", "baseline", rows, 49.0, dtype=d, backend="litert", size=s)},
+        )
+        for d, s in (
+            ("fp32", 3_400_000),
+            ("fp16", 1_700_000),
+            ("dynamic", 900_000),
+            ("int8", 880_000),
+        )
+    ]
     t4 = build.table4(tfl, keras, MODELS).set_index("dtype")
-    assert t4.loc["dynamic", "paper_dtype"] == "INT8" and t4.loc["dynamic", "paper_accuracy_pct"] == 54.62 and t4.loc["dynamic", "paper_size_mb"] == 0.83
+    assert (
+        t4.loc["dynamic", "paper_dtype"] == "INT8"
+        and t4.loc["dynamic", "paper_accuracy_pct"] == 54.62
+        and t4.loc["dynamic", "paper_size_mb"] == 0.83
+    )
     assert pd.isna(t4.loc["int8", "paper_accuracy_pct"]) and pd.isna(t4.loc["int8", "paper_dtype"])
     assert t4.loc["fp16", "compression_x"] == pytest.approx(2.0)
     assert t4.loc["fp32", "size_mb"] == pytest.approx(3.4)
@@ -130,57 +203,147 @@ def test_table4_maps_paper_int8_to_dynamic(tmp_path, costs):
 def test_table5_unsupported_rows_keep_note_and_paper_values(tmp_path, costs):
     rows = prune_rows(costs["oshea_cnn2"], 0.5)
     evals = [write(tmp_path, "e.json", eval_record("model1", "magnitude-50", rows, 45.0))]
-    prunes = [write(tmp_path, "p.json", {"model": "model1", "variant": "magnitude-50", "totals_before": totals(costs["oshea_cnn2"])})]
+    prunes = [
+        write(
+            tmp_path,
+            "p.json",
+            {
+                "model": "model1",
+                "variant": "magnitude-50",
+                "totals_before": totals(costs["oshea_cnn2"]),
+            },
+        )
+    ]
     bench = [
         write(tmp_path, "ok.json", bench_record("model1", "magnitude-50", "fp32", "onnxruntime")),
         write(tmp_path, "trt.json", bench_record("model1", "magnitude-50", "int8", "tensorrt")),
-        write(tmp_path, "no.json", bench_record("model1", "magnitude-50", "fp16", "litert", status="unsupported")),
+        write(
+            tmp_path,
+            "no.json",
+            bench_record("model1", "magnitude-50", "fp16", "litert", status="unsupported"),
+        ),
     ]
-    t5 = build.table5(bench, evals, prunes, MODELS, 32).set_index(["dtype", "backend"])
+    t5 = deployment.table5(bench, evals, prunes, MODELS, 32).set_index(["dtype", "backend"])
     ok = t5.loc[("fp32", "onnxruntime")]
-    assert ok["throughput_fps"] == 9000.0 and ok["best_batch_size"] == 256 and ok["best_throughput_fps"] == 12000.0
-    assert ok["device"] == "Test CPU 9000" and ok["latency_p50_ms"] == 1.0 and ok["size_zip_mb"] == pytest.approx(0.9)
-    assert ok["paper_throughput_fps"] == 89966 and ok["paper_accuracy_pct"] == 55.8636 and ok["paper_size_mb"] == 3.43
-    assert ok["paper_device"] == "NVIDIA T4 (TensorRT)" and ok["paper_mflops"] == 6.5 and ok["paper_batch_size"] == 32
+    assert (
+        ok["throughput_fps"] == 9000.0
+        and ok["best_batch_size"] == 256
+        and ok["best_throughput_fps"] == 12000.0
+    )
+    assert (
+        ok["device"] == "Test CPU 9000"
+        and ok["latency_p50_ms"] == 1.0
+        and ok["size_zip_mb"] == pytest.approx(0.9)
+    )
+    assert (
+        ok["paper_throughput_fps"] == 89966
+        and ok["paper_accuracy_pct"] == 55.8636
+        and ok["paper_size_mb"] == 3.43
+    )
+    assert (
+        ok["paper_device"] == "NVIDIA T4 (TensorRT)"
+        and ok["paper_mflops"] == 6.5
+        and ok["paper_batch_size"] == 32
+    )
     assert round(ok["mflops_dense"], 1) == 6.5 and ok["mflops_effective"] < ok["mflops_dense"]
     assert t5.loc[("int8", "tensorrt"), "device"] == "Tesla T4"
     bad = t5.loc[("fp16", "litert")]
     assert bad["status"] == "unsupported" and "cannot run fp16" in bad["note"]
-    assert math.isnan(bad["throughput_fps"]) and math.isnan(bad["accuracy_pct"]) and pd.isna(bad["best_batch_size"])
+    assert (
+        math.isnan(bad["throughput_fps"])
+        and math.isnan(bad["accuracy_pct"])
+        and pd.isna(bad["best_batch_size"])
+    )
     assert bad["paper_throughput_fps"] == 91264
 
 
 def test_table5_batch_size_not_measured_names_file(tmp_path, costs):
     rows = costs["oshea_cnn2"]
     evals = [write(tmp_path, "e.json", eval_record("model1", "baseline", rows, 45.0))]
-    bench = [write(tmp_path, "ok.json", bench_record("model1", "baseline", "fp32", "onnxruntime", fps={"1": 10.0, "8": 50.0}))]
-    with pytest.raises(readers.RecordError, match=r"ok\.json.*batch size 32.*tables\.batch_size"):
-        build.table5(bench, evals, [], MODELS, 32)
+    bench = [
+        write(
+            tmp_path,
+            "ok.json",
+            bench_record("model1", "baseline", "fp32", "onnxruntime", fps={"1": 10.0, "8": 50.0}),
+        )
+    ]
+    with pytest.raises(records.RecordError, match=r"ok\.json.*batch size 32.*tables\.batch_size"):
+        deployment.table5(bench, evals, [], MODELS, 32)
 
 
 def test_reader_names_file_and_missing_key(tmp_path, costs):
     record = eval_record("model1", "baseline", costs["oshea_cnn2"], 50.0)
     del record["layers"]
     path = write(tmp_path, "stale.json", record)
-    with pytest.raises(readers.RecordError, match=r"stale\.json.*lacks \['layers'\]"):
+    with pytest.raises(records.RecordError, match=r"stale\.json.*lacks \['layers'\]"):
         build.table1([path], MODELS)
-    bad = write(tmp_path, "weird.json", {**bench_record("model1", "baseline", "fp32", "litert"), "status": "crashed"})
-    with pytest.raises(readers.RecordError, match=r"weird\.json.*status"):
-        readers.bench(bad)
+    bad = write(
+        tmp_path,
+        "weird.json",
+        {**bench_record("model1", "baseline", "fp32", "litert"), "status": "crashed"},
+    )
+    with pytest.raises(records.RecordError, match=r"weird\.json.*status"):
+        records.bench(bad)
 
 
 def test_energy_table_accuracy_sources_and_paper_values(tmp_path, costs):
     rows = costs["tekbiyik"]
     keras = [write(tmp_path, "k.json", eval_record("model2", "baseline", rows, 50.0))]
-    tfl = [write(tmp_path, f"t{d}.json", eval_record("model2", "baseline", rows, acc, dtype=d, backend="litert")) for d, acc in (("fp16", 49.5), ("int8", 48.0))]
-    layer = {"layer": "conv1", "type": "Conv2D", "inputs_pj": 1.0, "outputs_pj": 2.0, "parameters_pj": 3.0, "mac_pj": 4.0, "counted": ["inputs", "op_cost"], "total_pj": 5.0, "density": 1.0, "sparsity_aware_pj": 5.0}
-    energy = [write(tmp_path, f"e{d}.json", {"model": "model2", "variant": "baseline", "dtype": d, "accumulator": a, "energy_uj": uj, "sparsity_aware_energy_uj": uj, "bit_operations": 1e9, "weight_memory_bits": 1e6, "weight_bits": b, "activation_bits": b, "layers": [layer]})
-              for d, a, uj, b in (("fp32", "fp32", 400.0, 32), ("fp16", "fp16", 100.0, 16), ("int8", "int16", 50.0, 8))]
-    te = build.table_energy(energy, keras, tfl, MODELS).set_index("dtype")
+    tfl = [
+        write(
+            tmp_path,
+            f"t{d}.json",
+            eval_record("model2", "baseline", rows, acc, dtype=d, backend="litert"),
+        )
+        for d, acc in (("fp16", 49.5), ("int8", 48.0))
+    ]
+    layer = {
+        "layer": "conv1",
+        "type": "Conv2D",
+        "inputs_pj": 1.0,
+        "outputs_pj": 2.0,
+        "parameters_pj": 3.0,
+        "mac_pj": 4.0,
+        "counted": ["inputs", "op_cost"],
+        "total_pj": 5.0,
+        "density": 1.0,
+        "sparsity_aware_pj": 5.0,
+    }
+    estimates = [
+        write(
+            tmp_path,
+            f"e{d}.json",
+            {
+                "model": "model2",
+                "variant": "baseline",
+                "dtype": d,
+                "accumulator": a,
+                "energy_uj": uj,
+                "sparsity_aware_energy_uj": uj,
+                "bit_operations": 1e9,
+                "weight_memory_bits": 1e6,
+                "weight_bits": b,
+                "activation_bits": b,
+                "layers": [layer],
+            },
+        )
+        for d, a, uj, b in (
+            ("fp32", "fp32", 400.0, 32),
+            ("fp16", "fp16", 100.0, 16),
+            ("int8", "int16", 50.0, 8),
+        )
+    ]
+    te = energy.table_energy(estimates, keras, tfl, MODELS).set_index("dtype")
     assert list(te["paper_energy_uj"]) == [393.37, 133.66, 49.95]
-    assert te.loc["int8", "accuracy_source"] == "tflite-int8" and te.loc["int8", "accuracy_pct"] == 48.0
-    assert te.loc["fp32", "accuracy_source"] == "keras-fp32" and te.loc["fp16", "saving_vs_fp32_x"] == 4.0
-    layers = build.table_energy_layers(energy)
+    assert (
+        te.loc["int8", "accuracy_source"] == "tflite-int8"
+        and te.loc["int8", "accuracy_pct"] == 48.0
+    )
+    assert (
+        te.loc["fp32", "accuracy_source"] == "keras-fp32"
+        and te.loc["fp16", "saving_vs_fp32_x"] == 4.0
+    )
+    layers = energy.table_energy_layers(estimates)
     assert len(layers) == 3 and set(layers["counted_terms"]) == {"inputs+op_cost"}
 
 
@@ -193,19 +356,40 @@ def test_frame_enforces_schema():
 
 
 def test_written_table_carries_units_and_provenance(tmp_path, costs):
-    df = build.table1([write(tmp_path, "b.json", eval_record("model1", "baseline", costs["oshea_cnn2"], 50.0))], MODELS)
-    meta = {"table": "table1", "units": schema.units("table1"), "config_sha256": "0" * 64, "dataset": {"name": "x", "content_hash": "f" * 64}, "machine": {"cpu": "c"}}
-    write_table(df, "table1", tmp_path / "t.csv", tmp_path / "t.parquet", meta, tmp_path / "t.html", "Table I")
+    df = build.table1(
+        [write(tmp_path, "b.json", eval_record("model1", "baseline", costs["oshea_cnn2"], 50.0))],
+        MODELS,
+    )
+    meta = {
+        "table": "table1",
+        "units": schema.units("table1"),
+        "config_sha256": "0" * 64,
+        "dataset": {"name": "x", "content_hash": "f" * 64},
+        "machine": {"cpu": "c"},
+    }
+    write_table(
+        df,
+        "table1",
+        schema.arrow_schema("table1"),
+        tmp_path / "t.csv",
+        tmp_path / "t.parquet",
+        meta,
+        tmp_path / "t.html",
+        "Table I",
+    )
     arrow = pq.read_schema(tmp_path / "t.parquet")
     assert arrow.field("macs").metadata[b"unit"] == b"MAC"
     back, read_meta = read_table(tmp_path / "t.parquet")
-    assert read_meta["units"]["params"] == "parameters" and read_meta["dataset"]["content_hash"] == "f" * 64
+    assert (
+        read_meta["units"]["params"] == "parameters"
+        and read_meta["dataset"]["content_hash"] == "f" * 64
+    )
     pd.testing.assert_frame_equal(back, df, check_dtype=False)
     assert "1,549,056" in (tmp_path / "t.html").read_text()
 
 
 def test_pareto_front():
-    from amrcomp.figures import pareto_front
+    from amrcomp.figures.tradeoffs import pareto_front
 
     x, y = [1.0, 2.0, 3.0, 0.5, 2.5], [50.0, 60.0, 55.0, 40.0, 61.0]
     assert list(pareto_front(x, y)) == [3, 0, 1, 4]
@@ -215,19 +399,125 @@ def test_pareto_front():
 def test_figures_render_from_synthetic_records(tmp_path, costs):
     from PIL import Image
 
-    from amrcomp import figures
+    from amrcomp.figures import plots, tradeoffs
 
     record = eval_record("model1", "baseline", costs["oshea_cnn2"], 50.0)
-    figures.confusion_matrices("model1", record, tmp_path / "c.png", tmp_path / "c.svg")
-    points = pd.DataFrame({"model": ["m"] * 3, "variant": ["a", "b", "c"], "dtype": ["fp32", "fp16", "int8"], "accuracy_pct": [50.0, 49.0, 45.0], "size_zip_mb": [4.0, 2.0, 1.0]})
-    figures.tradeoff(points, "size_zip_mb", "size (MB)", tmp_path / "t.png", tmp_path / "t.svg", "t", log_x=True)
+    plots.confusion_matrices("model1", record, tmp_path / "c.png", tmp_path / "c.svg")
+    points = pd.DataFrame(
+        {
+            "model": ["m"] * 3,
+            "variant": ["a", "b", "c"],
+            "dtype": ["fp32", "fp16", "int8"],
+            "accuracy_pct": [50.0, 49.0, 45.0],
+            "size_zip_mb": [4.0, 2.0, 1.0],
+        }
+    )
+    tradeoffs.tradeoff(
+        points, "size_zip_mb", "size (MB)", tmp_path / "t.png", tmp_path / "t.svg", "t", log_x=True
+    )
     for stem in ("c", "t"):
         with Image.open(tmp_path / f"{stem}.png") as image:
             assert image.size[0] > 300 and len(image.convert("RGB").getcolors(1 << 24)) > 10
         assert "<svg" in (tmp_path / f"{stem}.svg").read_text()
 
 
-# --- e2e: the tiny run's tables, figures and summary ------------------------------------------
+def _rule_names(rule_file: str) -> set[str]:
+    text = (ROOT / "rules" / rule_file).read_text()
+    return set(re.findall(r"^rule (\w+):", text, re.M)) | set(
+        re.findall(r"^use rule \w+ as (\w+) with:", text, re.M)
+    )
+
+
+def test_every_table_and_figure_rule_has_exactly_one_builder():
+    from amrcomp import dispatch
+    from amrcomp.figures import registry as figure_registry
+    from amrcomp.tables import registry as table_registry
+
+    assert set(table_registry.BUILDERS) == _rule_names("tables.smk")
+    assert set(figure_registry.DRAWERS) == _rule_names("figures.smk")
+    with pytest.raises(ValueError, match="tables.py has no entry for rule 'table9'"):
+        dispatch.entry(table_registry.BUILDERS, "table9", "workflow/scripts/tables.py")
+    with pytest.raises(ValueError, match="figures.py has no entry for rule 'figure_nothing'"):
+        dispatch.entry(figure_registry.DRAWERS, "figure_nothing", "workflow/scripts/figures.py")
+
+
+def test_registry_writes_companion_table_to_prefixed_outputs(tmp_path, costs):
+    from amrcomp.tables import registry
+
+    rows = costs["oshea_cnn2"]
+    keras = [write(tmp_path, "k.json", eval_record("model1", "baseline", rows, 50.0))]
+    layer = {
+        "layer": "conv1",
+        "type": "Conv2D",
+        "inputs_pj": 1.0,
+        "outputs_pj": 2.0,
+        "parameters_pj": 3.0,
+        "mac_pj": 4.0,
+        "counted": ["op_cost"],
+        "total_pj": 4.0,
+        "density": 1.0,
+        "sparsity_aware_pj": 4.0,
+    }
+    estimate = {
+        "model": "model1",
+        "variant": "baseline",
+        "dtype": "fp32",
+        "accumulator": "fp32",
+        "energy_uj": 50.0,
+        "sparsity_aware_energy_uj": 50.0,
+        "bit_operations": 1e9,
+        "weight_memory_bits": 1e6,
+        "weight_bits": 32,
+        "activation_bits": 32,
+        "layers": [layer],
+    }
+    built = registry.BUILDERS["table_energy"](
+        {"energy": [write(tmp_path, "e.json", estimate)], "evals": keras, "tflite": []},
+        {"models": MODELS},
+    )
+    assert list(built.frames) == ["table_energy", "table_energy_layers"] and built.machine is None
+    assert registry.output_keys("table_energy", "table_energy_layers") == {
+        "csv": "layers_csv",
+        "parquet": "layers_parquet",
+        "html": "layers_html",
+    }
+    outputs = {
+        f"{p}{kind}": str(tmp_path / f"{p}out.{kind}")
+        for p in ("", "layers_")
+        for kind in ("csv", "parquet", "html")
+    }
+    provenance = {
+        "config_sha256": "0" * 64,
+        "dataset": {"name": "x", "content_hash": "f" * 64},
+        "machine": {"cpu": "c"},
+    }
+    for table, frame in built.frames.items():
+        registry.write("table_energy", table, frame, outputs, provenance)
+    layers, meta = read_table(tmp_path / "layers_out.parquet")
+    assert meta["table"] == "table_energy_layers" and list(layers["layer"]) == ["conv1"]
+    assert read_table(tmp_path / "out.parquet")[1]["table"] == "table_energy"
+
+
+def test_stages_import_only_the_ground_floor():
+    """scripts -> stages -> ground floor: a stage reaching into another couples their rules."""
+    package = ROOT / "workflow" / "amrcomp"
+    stages = {
+        "tables": sorted((package / "tables").glob("*.py")),
+        "figures": sorted((package / "figures").glob("*.py")),
+        "report": [package / "report.py"],
+    }
+    for stage, files in stages.items():
+        others = [s for s in stages if s != stage]
+        for path in files:
+            imported = re.findall(r"^\s*(?:from|import) amrcomp\.(\w+)", path.read_text(), re.M)
+            imported += re.findall(r"^\s*from amrcomp import ([\w, ]+)", path.read_text(), re.M)
+            names = {n.strip() for group in imported for n in group.split(",")}
+            assert not names & set(others), (
+                f"{path.relative_to(ROOT)} imports stage {names & set(others)}"
+            )
+
+
+# --- e2e: the tiny run's tables and figures ---------------------------------------------------
 
 TABLES = list(schema.TABLES)
 
@@ -240,34 +530,52 @@ def test_table_schema_units_and_provenance(tiny_run, name):
     expected = schema.arrow_schema(name)
     assert arrow.names == expected.names
     assert [f.type for f in arrow] == [f.type for f in expected]
-    assert all(arrow.field(c.name).metadata[b"unit"].decode() == c.unit for c in schema.columns(name))
+    assert all(
+        arrow.field(c.name).metadata[b"unit"].decode() == c.unit for c in schema.columns(name)
+    )
     df, meta = read_table(path)
     assert len(df) > 0
     assert meta["units"] == schema.units(name)
     assert re.fullmatch(r"[0-9a-f]{64}", meta["config_sha256"])
     manifest = json.loads((tiny_run / "results" / "data" / "tiny" / "manifest.json").read_text())
-    assert meta["dataset"]["name"] == "tiny" and meta["dataset"]["content_hash"] == manifest["content_hash"]
+    assert (
+        meta["dataset"]["name"] == "tiny"
+        and meta["dataset"]["content_hash"] == manifest["content_hash"]
+    )
     assert meta["machine"]
     csv = pd.read_csv(tiny_run / "results" / f"{name}.csv")
     assert list(csv.columns) == arrow.names and len(csv) == len(df)
     for col in (c.name for c in schema.columns(name) if c.kind in ("int", "float")):
-        assert np.allclose(csv[col].astype(float), df[col].astype(float), equal_nan=True, rtol=1e-9), col
+        assert np.allclose(
+            csv[col].astype(float), df[col].astype(float), equal_nan=True, rtol=1e-9
+        ), col
 
 
 @pytest.mark.e2e
 def test_tables_cover_the_configured_grid(tiny_run):
-    from amrcomp.settings import all_variants, load_config
+    from amrcomp.settings import load_config
+    from amrcomp.variants import all_variants
 
     config = load_config(TINY)
     models = list(config["models"])
     read = {n: read_table(tiny_run / "results" / f"{n}.parquet")[0] for n in TABLES}
     assert len(read["table3"]) == len(models) * len(all_variants(config))
-    assert len(read["table4"]) == len(models) * len(config["tables"]["table4_variants"]) * len(config["quantize"]["dtypes"])
-    assert len(read["table5"]) == len(models) * len(config["tables"]["table5_variants"]) * len(config["deploy"]["dtypes"]) * len(config["deploy"]["backends"])
-    assert len(read["table_energy"]) == len(models) * len(all_variants(config)) * len(config["energy"]["dtypes"])
+    assert len(read["table4"]) == len(models) * len(config["tables"]["table4_variants"]) * len(
+        config["quantize"]["dtypes"]
+    )
+    assert len(read["table5"]) == len(models) * len(config["tables"]["table5_variants"]) * len(
+        config["deploy"]["dtypes"]
+    ) * len(config["deploy"]["backends"])
+    assert len(read["table_energy"]) == len(models) * len(all_variants(config)) * len(
+        config["energy"]["dtypes"]
+    )
     t5 = read["table5"]
     ok = t5[t5["status"] == "ok"]
-    assert ok["throughput_fps"].gt(0).all() and ok["accuracy_pct"].between(0, 100).all() and ok["device"].str.len().gt(0).all()
+    assert (
+        ok["throughput_fps"].gt(0).all()
+        and ok["accuracy_pct"].between(0, 100).all()
+        and ok["device"].str.len().gt(0).all()
+    )
     assert t5[t5["status"] != "ok"]["note"].notna().all()
     assert (t5["batch_size"] == config["tables"]["batch_size"]).all()
 
@@ -279,29 +587,58 @@ def test_paper_columns_hold_the_papers_numbers(tiny_run):
     m1 = t1[t1["model"] == "model1"]
     assert list(m1["paper_params"]) == [450, 40050, 1549056, 2827, 1592383]
     assert (t1["params_diff"] == 0).all(), "the architectures must reproduce Table I exactly"
-    assert list(t1[t1["model"] == "model2"]["paper_params"]) == [4352, 524416, 131136, 65600, 131200, 1419, 858123]
+    assert list(t1[t1["model"] == "model2"]["paper_params"]) == [
+        4352,
+        524416,
+        131136,
+        65600,
+        131200,
+        1419,
+        858123,
+    ]
     t2 = read_table(res / "table2.parquet")[0]
-    assert (t2["paper_learning_rate"] == 0.001).all() and (t2["paper_epochs"] == 110).all() and (t2["paper_batch_size"] == 256).all()
+    assert (
+        (t2["paper_learning_rate"] == 0.001).all()
+        and (t2["paper_epochs"] == 110).all()
+        and (t2["paper_batch_size"] == 256).all()
+    )
     assert (t2["paper_optimizer"] == "Adam").all() and (t2["optimizer"] == "Adam").all()
     t3 = read_table(res / "table3.parquet")[0].set_index(["model", "variant"])
     assert t3.loc[("model1", "magnitude-50"), "paper_accuracy_pct"] == 55.8636
     assert t3.loc[("model2", "magnitude-50"), "paper_nonzero_params"] == 429062
-    assert t3.loc[("model1", "filters-50"), ["paper_accuracy_pct", "paper_nonzero_params"]].isna().all()
+    assert (
+        t3.loc[("model1", "filters-50"), ["paper_accuracy_pct", "paper_nonzero_params"]]
+        .isna()
+        .all()
+    )
     t4 = read_table(res / "table4.parquet")[0].set_index(["model", "variant", "dtype"])
     assert t4.loc[("model1", "baseline", "fp32"), "paper_size_mb"] == 5.83
     assert t4.loc[("model2", "baseline", "dynamic"), "paper_accuracy_pct"] == 54.62
     assert t4.xs("magnitude-50", level="variant")["paper_accuracy_pct"].isna().all()
     t5 = read_table(res / "table5.parquet")[0]
     mag = t5[t5["variant"] == "magnitude-50"].set_index(["model", "dtype"])
-    for (model, dtype), (acc, size, fps) in {("model1", d): v for d, v in paper.TABLE5["Model 1"].items()}.items():
+    for (model, dtype), (acc, size, fps) in {
+        ("model1", d): v for d, v in paper.TABLE5["Model 1"].items()
+    }.items():
         assert set(mag.loc[(model, dtype), "paper_throughput_fps"]) == {fps}
         assert set(mag.loc[(model, dtype), "paper_accuracy_pct"]) == {acc}
     assert set(mag.xs("model2", level="model")["paper_device"]) == {"NVIDIA T4 (TensorRT)"}
-    assert t5[t5["variant"] == "filters-50"][["paper_throughput_fps", "paper_accuracy_pct"]].isna().all().all()
+    assert (
+        t5[t5["variant"] == "filters-50"][["paper_throughput_fps", "paper_accuracy_pct"]]
+        .isna()
+        .all()
+        .all()
+    )
     assert (mag.xs("model1", level="model")["mflops_dense"].round(1) == 6.5).all()
     assert (mag.xs("model2", level="model")["mflops_dense"].round(2) == 78.86).all()
-    te = read_table(res / "table_energy.parquet")[0].set_index(["model", "variant", "dtype"]).sort_index()
-    assert list(te.loc[("model1", "baseline")].loc[["fp32", "fp16", "int8"], "paper_energy_uj"]) == [49.46, 21.31, 11.91]
+    te = (
+        read_table(res / "table_energy.parquet")[0]
+        .set_index(["model", "variant", "dtype"])
+        .sort_index()
+    )
+    assert list(
+        te.loc[("model1", "baseline")].loc[["fp32", "fp16", "int8"], "paper_energy_uj"]
+    ) == [49.46, 21.31, 11.91]
     assert te.xs("magnitude-50", level="variant")["paper_energy_uj"].isna().all()
 
 
@@ -311,7 +648,15 @@ def test_figures_are_nonempty_images(tiny_run):
 
     pngs = sorted((tiny_run / "results" / "figures").glob("*.png"))
     stems = {p.stem for p in pngs}
-    assert {"accuracy_snr_model1", "training_model2", "confusion_model1_baseline", "confusion_model2_magnitude-50", "tradeoff_size", "tradeoff_energy", "tradeoff_throughput"} <= stems
+    assert {
+        "accuracy_snr_model1",
+        "training_model2",
+        "confusion_model1_baseline",
+        "confusion_model2_magnitude-50",
+        "tradeoff_size",
+        "tradeoff_energy",
+        "tradeoff_throughput",
+    } <= stems
     for png in pngs:
         with Image.open(png) as image:
             image.verify()
@@ -320,17 +665,6 @@ def test_figures_are_nonempty_images(tiny_run):
             assert image.size[0] >= 400 and image.size[1] >= 300 and len(colours) > 20, png
         svg = png.with_suffix(".svg")
         assert svg.stat().st_size > 1000 and "<svg" in svg.read_text()[:2000], svg
-
-
-@pytest.mark.e2e
-def test_summary_reports_headline_numbers(tiny_run):
-    text = (tiny_run / "results" / "summary.md").read_text()
-    assert text.startswith("# Results summary")
-    for heading in ("Baselines (Table I", "Magnitude pruning (Table III)", "(Table IV)", "Energy per inference", "Deployment (Table V)"):
-        assert heading in text
-    assert "1,592,383" in text and "858,123" in text and "49.4600" in text and "89,966" in text
-    t1 = read_table(tiny_run / "results" / "table1.parquet")[0]
-    assert f"{int(t1[t1['layer'] == 'total']['macs'].iloc[0]):,}" in text
 
 
 def _planned_jobs(output: str) -> list[tuple[str, str]]:
@@ -349,15 +683,45 @@ def _planned_jobs(output: str) -> list[tuple[str, str]]:
 @pytest.mark.e2e
 def test_table5_target_plans_only_what_table5_needs(tmp_path):
     overlay = tmp_path / "wide.yaml"
-    overlay.write_text(yaml.safe_dump({"prune": {"methods": ["magnitude", "m_by_n", "filters"], "sparsities": [25, 50]}, "tables": {"table4_variants": ["baseline", "filters-25"], "table5_variants": ["magnitude-50"]}}))
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "prune": {"methods": ["magnitude", "m_by_n", "filters"], "sparsities": [25, 50]},
+                "tables": {
+                    "table4_variants": ["baseline", "filters-25"],
+                    "table5_variants": ["magnitude-50"],
+                },
+            }
+        )
+    )
     proc = snakemake(tmp_path / "work", "-n", "results/table5.csv", configfiles=(TINY, overlay))
     jobs = _planned_jobs(proc.stdout)
     rules = {r for r, _ in jobs}
     assert {"table5", "benchmark", "prune"} <= rules, rules
-    assert not rules & {"energy", "evaluate_tflite", "table1", "table2", "table3", "table4", "table_energy", "summary"}, rules
+    assert not rules & {
+        "energy",
+        "evaluate_tflite",
+        "table1",
+        "table2",
+        "table3",
+        "table4",
+        "table_energy",
+        "summary",
+    }, rules
     assert not [r for r in rules if r.startswith("figure_")]
     for rule, out in jobs:
-        if rule in ("prune", "quantize", "export_onnx", "convert_onnx", "benchmark", "evaluate_keras"):
+        if rule in (
+            "prune",
+            "quantize",
+            "export_onnx",
+            "convert_onnx",
+            "benchmark",
+            "evaluate_keras",
+        ):
             variants = set(re.findall(r"(baseline|magnitude-\d+|m_by_n-\d+|filters-\d+)", out))
-            assert variants and variants <= {"magnitude-50"} | ({"baseline"} if rule == "evaluate_keras" else set()), (rule, out)
-    assert [o for r, o in jobs if r == "evaluate_keras"] and all("baseline" not in o for r, o in jobs if r == "evaluate_keras")
+            assert variants and variants <= {"magnitude-50"} | (
+                {"baseline"} if rule == "evaluate_keras" else set()
+            ), (rule, out)
+    assert [o for r, o in jobs if r == "evaluate_keras"] and all(
+        "baseline" not in o for r, o in jobs if r == "evaluate_keras"
+    )

@@ -1,4 +1,5 @@
-"""TensorRT: profile shapes and buffer sizing (no GPU), the start-of-run gate, and GPU builds/runs (marked gpu)."""
+"""TensorRT: profile shapes and buffer sizing (no GPU), the start-of-run gate, and GPU builds and
+runs (marked gpu)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,13 @@ def needs_gpu():
 def test_profile_shapes_from_batch_sizes():
     shapes = trt_bench.profile_shapes([1, 32, 256, 1024], FRAME, preferred=32)
     assert shapes == {"min": (1, *FRAME), "opt": (32, *FRAME), "max": (1024, *FRAME)}
-    # min is always 1 (latency), opt falls back to the lower median when the preferred size is out of range
-    assert trt_bench.profile_shapes([8, 64, 512], FRAME, preferred=4096) == {"min": (1, *FRAME), "opt": (64, *FRAME), "max": (512, *FRAME)}
+    # min is always 1 (latency), opt falls back to the lower median when the preferred size is out
+    # of range
+    assert trt_bench.profile_shapes([8, 64, 512], FRAME, preferred=4096) == {
+        "min": (1, *FRAME),
+        "opt": (64, *FRAME),
+        "max": (512, *FRAME),
+    }
     assert trt_bench.profile_shapes([256, 1, 32, 1024], FRAME)["opt"][0] == 32
     assert trt_bench.opt_batch([16]) == 16
 
@@ -49,7 +55,9 @@ def test_profile_shapes_reject_bad_input():
 
 
 def test_buffer_sizing_from_shapes_and_dtypes():
-    plan = trt_bench.buffer_plan({"iq": ((-1, *FRAME), np.float32), "output": ((-1, 11), np.float16)}, max_batch=1024)
+    plan = trt_bench.buffer_plan(
+        {"iq": ((-1, *FRAME), np.float32), "output": ((-1, 11), np.float16)}, max_batch=1024
+    )
     assert plan["iq"] == {"shape": (1024, 2, 128, 1), "dtype": "float32", "nbytes": 1024 * 256 * 4}
     assert plan["output"] == {"shape": (1024, 11), "dtype": "float16", "nbytes": 1024 * 11 * 2}
     assert trt_bench.tensor_nbytes((3, 5), np.int8) == 15
@@ -65,6 +73,24 @@ def test_chunks_split_batches_above_profile_max():
     assert trt_bench.chunks(0, 4) == []
     with pytest.raises(ValueError):
         trt_bench.chunks(3, 0)
+
+
+def test_build_plan_stores_the_engine_and_its_provenance(tmp_path, monkeypatch):
+    """The trt_build rule's record: the builder's info, the plan's size, the ONNX and machine."""
+    calls = []
+
+    def fake_build(onnx_path, batch_sizes, opt, workspace_mb, device):
+        calls.append((str(onnx_path), batch_sizes, opt, workspace_mb, device))
+        return b"plan bytes", {"profile": {"opt": [8]}, "build_seconds": 0.5, "device": device}
+
+    monkeypatch.setattr(trt_bench, "build_engine", fake_build)
+    settings = {"batch_sizes": [1, 8, 32], "opt_batch": 8, "workspace_mb": 256, "device": 0}
+    plan = tmp_path / "trt" / "m.plan"
+    record = trt_bench.build_plan(tmp_path / "m.onnx", plan, settings)
+    assert calls == [(str(tmp_path / "m.onnx"), [1, 8, 32], 8, 256, 0)]
+    assert plan.read_bytes() == b"plan bytes" and record["plan_bytes"] == len(b"plan bytes")
+    assert record["onnx"] == str(tmp_path / "m.onnx") and record["profile"] == {"opt": [8]}
+    assert record["machine"]["cpu"] and "libraries" in record["machine"]
 
 
 def test_device_timing_becomes_record(tmp_path):
@@ -84,11 +110,30 @@ def test_device_timing_becomes_record(tmp_path):
         def info(self):
             return {"max_batch": 32}
 
-    split = Split(x=np.zeros((12, *FRAME[:2]), np.float32), labels=np.zeros(12, np.int64), snr=np.zeros(12, np.int64))
+    split = Split(
+        x=np.zeros((12, *FRAME[:2]), np.float32),
+        labels=np.zeros(12, np.int64),
+        snr=np.zeros(12, np.int64),
+    )
     deployed = tmp_path / "m.plan"
     deployed.write_bytes(b"plan")
-    settings = {"batch_sizes": [1, 4], "warmup": 1, "repeats": 2, "threads": 1}
-    record = run_benchmark(EventTimed, deployed, split, [f"c{i}" for i in range(11)], settings, {"model": "m", "variant": "v", "dtype": "int8", "backend": "tensorrt"}, extra_info={"build": {"tensorrt": "10"}})
+    settings = {
+        "batch_sizes": [1, 4],
+        "warmup": 1,
+        "repeats": 2,
+        "min_seconds": 0.0,
+        "threads": 1,
+        "eval_batch_size": 1024,
+    }
+    record = run_benchmark(
+        EventTimed,
+        deployed,
+        split,
+        [f"c{i}" for i in range(11)],
+        settings,
+        {"model": "m", "variant": "v", "dtype": "int8", "backend": "tensorrt"},
+        extra_info={"build": {"tensorrt": "10"}},
+    )
     assert record["status"] == "ok" and record["accuracy"] == 1.0
     assert record["throughput_fps"] == {"1": pytest.approx(1e4), "4": pytest.approx(4 / 2e-4)}
     assert record["latency_ms"]["p50"] == pytest.approx(0.1)
@@ -97,11 +142,15 @@ def test_device_timing_becomes_record(tmp_path):
 
 
 def test_imports_are_lazy():
-    """Importing the backend (as the benchmark rule does for every backend) must not load tensorrt or CUDA."""
+    """Importing the backend (as the benchmark rule does for every backend) must not load tensorrt
+    or CUDA."""
     import subprocess
     import sys
 
-    code = "import sys, amrcomp.bench, amrcomp.bench.tensorrt; print(sorted(m for m in ('tensorrt', 'cuda') if m in sys.modules))"
+    code = (
+        "import sys, amrcomp.bench, amrcomp.bench.tensorrt; "
+        "print(sorted(m for m in ('tensorrt', 'cuda') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -110,14 +159,18 @@ def test_imports_are_lazy():
 
 
 def tensorrt_config() -> dict:
-    config = load_config(TINY, validate=False)
+    config = load_config(TINY, check=False)
     config["deploy"]["backends"] = ["onnxruntime", "tensorrt"]
     return config
 
 
 def test_gate_names_missing_gpu(monkeypatch):
     monkeypatch.setattr(gpu, "nvidia_gpus", lambda: [])
-    with pytest.raises(gpu.GpuUnavailable, match=r"deploy.backends requests tensorrt, but this machine lacks an NVIDIA GPU with its driver \(nvidia-smi found no GPU\)"):
+    with pytest.raises(
+        gpu.GpuUnavailable,
+        match=r"deploy.backends requests tensorrt, but this machine lacks an NVIDIA GPU with its "
+        r"driver \(nvidia-smi found no GPU\)",
+    ):
         check_config(tensorrt_config())
 
 
@@ -137,7 +190,7 @@ def test_gate_on_this_machine():
 
 def test_gate_leaves_cpu_backends_alone(monkeypatch):
     monkeypatch.setattr(gpu, "nvidia_gpus", lambda: [])
-    check_config(load_config(TINY, validate=False))  # onnxruntime + litert only: no GPU needed
+    check_config(load_config(TINY, check=False))  # onnxruntime + litert only: no GPU needed
 
 
 def test_dry_run_fails_at_start_with_gate_message(tmp_path):
@@ -156,10 +209,17 @@ def test_dry_run_plans_engines_and_benchmarks(tmp_path, monkeypatch):
     """With the gate passed, the DAG builds each plan from its ONNX and benchmarks it."""
     ready, _ = gpu_ready()
     if not ready:
-        pytest.skip("needs an NVIDIA GPU and tensorrt: the DAG is only planned where the gate passes")
+        pytest.skip(
+            "needs an NVIDIA GPU and tensorrt: the DAG is only planned where the gate passes"
+        )
     override = tmp_path / "trt.yaml"
     override.write_text(yaml.safe_dump({"deploy": {"backends": ["tensorrt"]}}))
-    proc = snakemake(tmp_path / "run", "-n", "results/bench/tensorrt/model1/magnitude-50-int8.json", configfiles=(TINY, override))
+    proc = snakemake(
+        tmp_path / "run",
+        "-n",
+        "results/bench/tensorrt/model1/magnitude-50-int8.json",
+        configfiles=(TINY, override),
+    )
     assert "trt_build" in proc.stdout and "convert_onnx" in proc.stdout
 
 
@@ -194,7 +254,7 @@ def onnx_files(tmp_path_factory):
 @pytest.mark.parametrize("dtype", ["fp32", "fp16", "int8"])
 def test_engine_builds_and_matches_onnxruntime(onnx_files, dtype, tmp_path):
     needs_gpu()
-    from amrcomp.bench.onnxrt import onnx_predictor
+    from amrcomp.runtimes import onnx_predictor
 
     paths, frames = onnx_files
     plan, info = trt_bench.build_engine(paths[dtype], [1, 8, 32], 8, 256, 0)

@@ -1,4 +1,5 @@
-"""Training input: the scale folds exactly into the first kernel; the tf.data pipeline never idles."""
+"""Training input: the scale folds exactly into the first kernel;
+the tf.data pipeline never idles."""
 
 import numpy as np
 import pytest
@@ -7,10 +8,10 @@ from amrcomp import tfsetup
 
 tfsetup.configure(2, 0)
 
+from amrcomp.fitting import dataset, fold_input_scale, input_scale_for  # noqa: E402
 from amrcomp.frames import Split  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.tfsetup import keras  # noqa: E402
-from amrcomp.train import dataset, fold_input_scale, input_scale_for  # noqa: E402
 
 
 def frames(n=64, rms=0.006, seed=0):
@@ -27,7 +28,9 @@ def test_auto_scale_is_the_inverse_spread():
     with pytest.raises(ValueError, match="positive"):
         input_scale_for(train, 0)
     with pytest.raises(ValueError, match="spread"):
-        input_scale_for(Split(x=np.zeros((4, 2, 128), np.float32), labels=np.zeros(4), snr=np.zeros(4)), "auto")
+        input_scale_for(
+            Split(x=np.zeros((4, 2, 128), np.float32), labels=np.zeros(4), snr=np.zeros(4)), "auto"
+        )
 
 
 @pytest.mark.parametrize("arch", ["oshea_cnn2", "tekbiyik"])
@@ -56,8 +59,12 @@ def test_training_pipeline_has_no_autotune_thread_and_reshuffles_with_its_seed()
     epochs = [np.concatenate([x.numpy() for x, _ in ds]) for _ in range(2)]
     assert epochs[0].shape == (40, 2, 128, 1)
     key = lambda x: np.sort(x[:, 0, 0, 0])  # noqa: E731
-    np.testing.assert_allclose(key(epochs[0]), key(train.x[..., None] * 2.0), rtol=1e-6)  # a permutation of the scaled frames
+    np.testing.assert_allclose(
+        key(epochs[0]), key(train.x[..., None] * 2.0), rtol=1e-6
+    )  # a permutation of the scaled frames
     assert not np.array_equal(epochs[0], epochs[1]), "each epoch must reshuffle"
-    np.testing.assert_array_equal(epochs[0], np.concatenate([x.numpy() for x, _ in dataset(train, 11, 16, 7, 2.0)]))
+    np.testing.assert_array_equal(
+        epochs[0], np.concatenate([x.numpy() for x, _ in dataset(train, 11, 16, 7, 2.0)])
+    )
     labels = np.concatenate([y.numpy() for _, y in ds])
     assert labels.shape == (40, 11) and np.all(labels.sum(axis=1) == 1)

@@ -1,7 +1,9 @@
 """amrcomp: model compression workflow for automatic modulation recognition (AMR).
 
-Stages (data, train, evaluate, prune, quantize, energy, export, bench, tables) are one
-module each; `frames`, `models`, `evaluate` and `atomic` are the shared ground floor.
+Stages, one name each through rules/, workflow/scripts/ and this package: data, train,
+evaluate, prune, quantize, energy, export, bench, tables, figures, report. The ground floor
+they share (and which imports none of them): frames, models, fitting, scoring, runtimes,
+variants, settings, records, tablefile, paper, machine, sizes, atomic, logs, tfsetup, gpu.
 """
 
 __version__ = "0.1.0"

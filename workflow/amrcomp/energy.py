@@ -21,26 +21,9 @@ TERMS = ("inputs", "outputs", "parameters", "op_cost")
 SCALED_TERMS = ("parameters", "op_cost")
 
 
-def settings_for(energy_cfg: dict[str, Any], dtype: str) -> dict[str, Any]:
-    """The qtools settings of one data type from the config's `energy` section (a rule param)."""
-    if dtype not in BITS:
-        raise ValueError(f"unknown energy dtype {dtype!r}; expected one of {sorted(BITS)}")
-    accumulators = energy_cfg.get("accumulators") or {}
-    if dtype not in accumulators:
-        raise ValueError(f"energy.accumulators.{dtype} is not set; add it to the config (the paper used fp32->fp32, fp16->fp16, int8->int16)")
-    return {
-        "quantizer": dtype,
-        "accumulator": accumulators[dtype],
-        "process": energy_cfg["process"],
-        "weights_on_memory": energy_cfg["weights_on_memory"],
-        "activations_on_memory": energy_cfg["activations_on_memory"],
-        "min_sram_size": int(energy_cfg.get("min_sram_size", 0)),
-        "rd_wr_on_io": bool(energy_cfg.get("rd_wr_on_io", False)),
-    }
-
-
 def stripped(model):
-    """The model without tfmot pruning wrappers (qtools counts wrapped layers as zero operations)."""
+    """The model without tfmot pruning wrappers
+    (qtools counts wrapped layers as zero operations)."""
     if not any(type(layer).__name__ == "PruneLowMagnitude" for layer in model.layers):
         return model
     import tensorflow_model_optimization as tfmot
@@ -48,8 +31,18 @@ def stripped(model):
     return tfmot.sparsity.keras.strip_pruning(model)
 
 
-def qtools_energy(model, quantizer: str, accumulator: str, process: str = "horowitz", weights_on_memory: str = "sram", activations_on_memory: str = "dram", min_sram_size: int = 8 * 16 * 1024 * 1024, rd_wr_on_io: bool = False) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
-    """Run qtools exactly as the paper did; return (summed pJ, per-layer energy dict, counted terms per class)."""
+def qtools_energy(
+    model,
+    quantizer: str,
+    accumulator: str,
+    process: str = "horowitz",
+    weights_on_memory: str = "sram",
+    activations_on_memory: str = "dram",
+    min_sram_size: int = 8 * 16 * 1024 * 1024,
+    rd_wr_on_io: bool = False,
+) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
+    """Run qtools exactly as the paper did; return (summed pJ, per-layer energy dict,
+    counted terms per class)."""
     from qkeras.qtools import run_qtools
     from qkeras.qtools import settings as qtools_settings
 
@@ -63,17 +56,25 @@ def qtools_energy(model, quantizer: str, accumulator: str, process: str = "horow
         keras_accumulator=accumulator,
         for_reference=True,
     )
-    energy = q.pe(weights_on_memory=weights_on_memory, activations_on_memory=activations_on_memory, min_sram_size=min_sram_size, rd_wr_on_io=rd_wr_on_io)
+    energy = q.pe(
+        weights_on_memory=weights_on_memory,
+        activations_on_memory=activations_on_memory,
+        min_sram_size=min_sram_size,
+        rd_wr_on_io=rd_wr_on_io,
+    )
     include = dict(qtools_settings.cfg.include_energy)
     return int(q.extract_energy_sum(include, energy)), energy, include
 
 
 def layer_densities(model) -> dict[str, float]:
-    """Nonzero fraction of each layer's kernel, measured from the weights (1.0 for layers without one)."""
+    """Nonzero fraction of each layer's kernel, measured from the weights
+    (1.0 for layers without one)."""
     return {row["layer"]: 1.0 - float(row["kernel_sparsity"]) for row in layer_costs(model)}
 
 
-def layer_profile(energy: dict[str, Any], include: dict[str, list[str]], densities: dict[str, float]) -> list[dict[str, Any]]:
+def layer_profile(
+    energy: dict[str, Any], include: dict[str, list[str]], densities: dict[str, float]
+) -> list[dict[str, Any]]:
     """Per-layer qtools terms, the counted total, and the density-scaled (sparsity-aware) total."""
     rows = []
     for name, entry in energy.items():
@@ -93,14 +94,17 @@ def layer_profile(energy: dict[str, Any], include: dict[str, list[str]], densiti
                 "counted": list(counted),
                 "total_pj": sum(terms[t] for t in counted),
                 "density": density,
-                "sparsity_aware_pj": sum(terms[t] * (density if t in SCALED_TERMS else 1.0) for t in counted),
+                "sparsity_aware_pj": sum(
+                    terms[t] * (density if t in SCALED_TERMS else 1.0) for t in counted
+                ),
             }
         )
     return rows
 
 
 def estimate(model, settings: dict[str, Any]) -> dict[str, Any]:
-    """Energy record of one model at one data type (`settings` from `settings_for`)."""
+    """Energy record of one model at one data type (`settings`: one dtype of
+    `amrcomp.settings.energy_settings`)."""
     model = stripped(model)
     dtype = settings["quantizer"]
     if dtype not in BITS:

@@ -20,9 +20,22 @@ SPLITS = ("train", "val", "test")
 FIELDS = ("x", "labels", "snr")
 
 
+def draw_indices(n_frames: int, size: int | None, seed: int) -> np.ndarray:
+    """Sorted, distinct indices of a seeded draw of `size` of `n_frames` frames (all of them when
+    size is None or not smaller): fine-tunes and both calibrations draw frames this one way."""
+    if n_frames < 1:
+        raise ValueError("the split is empty: there are no frames to draw from")
+    if size is None or size >= n_frames:
+        return np.arange(n_frames)
+    if size < 1:
+        raise ValueError(f"a draw needs at least one frame, got {size}")
+    return np.sort(np.random.default_rng(seed).choice(n_frames, size=size, replace=False))
+
+
 @dataclass(frozen=True)
 class Split:
-    """Frames of one split: x (N, 2, L) float32, labels (N,) int64 class indices, snr (N,) int64 dB."""
+    """Frames of one split: x (N, 2, L) float32, labels (N,) int64 class indices,
+    snr (N,) int64 dB."""
 
     x: np.ndarray
     labels: np.ndarray
@@ -34,12 +47,14 @@ class Split:
     def subset(self, size: int | None, seed: int) -> "Split":
         """A seeded draw of `size` frames (in their stored order); the whole split when size is
         None or not smaller. Lets fine-tunes use a fixed budget of frames on large data sets."""
-        if size is None or size >= len(self):
+        keep = draw_indices(len(self), size, seed)
+        if len(keep) == len(self):
             return self
-        if size < 1:
-            raise ValueError(f"a subset needs at least one frame, got {size}")
-        keep = np.sort(np.random.default_rng(seed).choice(len(self), size=size, replace=False))
-        return Split(x=np.asarray(self.x)[keep], labels=np.asarray(self.labels)[keep], snr=np.asarray(self.snr)[keep])
+        return Split(
+            x=np.asarray(self.x)[keep],
+            labels=np.asarray(self.labels)[keep],
+            snr=np.asarray(self.snr)[keep],
+        )
 
     def model_input(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Frames as the models take them: (n, 2, L, 1) float32."""
@@ -72,20 +87,27 @@ def load_split(data_dir: str | Path, split: str, mmap: bool = True) -> Split:
     arrays = {}
     for field, path in split_paths(data_dir, split).items():
         if not path.exists():
-            raise FileNotFoundError(f"{path} is missing: run the data rule (snakemake {path}) first")
+            raise FileNotFoundError(
+                f"{path} is missing: run the data rule (snakemake {path}) first"
+            )
         try:
             arrays[field] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         except ValueError as err:
-            raise ValueError(f"{path} is corrupt or truncated ({err}); delete it and re-run the data rule") from err
+            raise ValueError(
+                f"{path} is corrupt or truncated ({err}); delete it and re-run the data rule"
+            ) from err
     frames = Split(**arrays)
     n = {f: a.shape[0] for f, a in arrays.items()}
     if len(set(n.values())) != 1:
-        raise ValueError(f"split {split!r} in {data_dir} has inconsistent lengths {n}; re-run the data rule")
+        raise ValueError(
+            f"split {split!r} in {data_dir} has inconsistent lengths {n}; re-run the data rule"
+        )
     return frames
 
 
 def content_hash(splits: dict[str, Split]) -> str:
-    """SHA-256 over every array of every split, in a fixed order: identical data <=> identical hash."""
+    """SHA-256 over every array of every split, in a fixed order:
+    identical data <=> identical hash."""
     digest = hashlib.sha256()
     for name in SPLITS:
         for field in FIELDS:

@@ -15,7 +15,13 @@ def nvidia_gpus() -> list[str]:
     if not shutil.which("nvidia-smi"):
         return []
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"], capture_output=True, text=True, timeout=20, check=True)
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        )
     except (subprocess.SubprocessError, OSError):
         return []
     return [line.strip() for line in out.stdout.splitlines() if line.strip()]
@@ -32,6 +38,7 @@ def require_tensorrt() -> None:
         missing.append("the tensorrt Python package (pip install '.[gpu]')")
     if missing:
         raise GpuUnavailable(
-            "deploy.backends requests tensorrt, but this machine lacks " + " and ".join(missing)
+            "deploy.backends requests tensorrt, but this machine lacks "
+            + " and ".join(missing)
             + "; remove tensorrt from deploy.backends or run on a GPU node (profiles/slurm-gpu)."
         )

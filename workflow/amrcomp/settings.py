@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from amrcomp import variants
 from amrcomp.models import ARCHITECTURES
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
@@ -33,61 +34,181 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def pruned_variants(prune: dict[str, Any]) -> list[str]:
-    """Variant names built by the prune stage: '{method}-{sparsity}' (2:4 is always 50 %)."""
-    variants: list[str] = []
-    for method in prune["methods"]:
-        if method == "m_by_n":
-            variants.append("m_by_n-50")
-        else:
-            variants.extend(f"{method}-{s}" for s in prune["sparsities"])
-    return variants
+def model_settings(config: dict[str, Any], model: str) -> dict[str, Any]:
+    """One model's config entry but its fine-tune overrides: the train rule's param, so editing
+    it re-runs that model only, and editing its fine-tune keeps its baseline."""
+    return {k: v for k, v in config["models"][model].items() if k != "finetune"}
 
 
 def model_finetune(config: dict[str, Any], model: str) -> dict[str, Any]:
     """`prune.finetune` with `models.<model>.finetune` laid over it: the one place that decides
     how a model's pruned variants are fine-tuned."""
-    return {**config["prune"]["finetune"], **(config["models"][model].get("finetune") or {})}
+    return {**config["prune"]["finetune"], **config["models"][model]["finetune"]}
 
 
-def all_variants(config: dict[str, Any]) -> list[str]:
-    return ["baseline", *pruned_variants(config["prune"])]
+def prune_settings(config: dict[str, Any], model: str, variant: str) -> dict[str, Any]:
+    """What one pruned variant depends on, and nothing more: adding a sparsity level leaves the
+    params of existing variants unchanged, so only the new variant is built."""
+    train = config["models"][model]["train"]
+    scheduled = variants.parse_pruned(variant).method != "filters"  # tfmot's pruning schedule
+    return {
+        "finetune": model_finetune(config, model),
+        "frequency": config["prune"]["frequency"] if scheduled else None,
+        "skip_layers": config["prune"]["skip_layers"].get(model, []),  # a map of some models
+        "seed": train["seed"],
+        "beta_1": train["beta_1"],
+        "beta_2": train["beta_2"],
+        "input_scale": train["input_scale"],
+    }
+
+
+def tflite_calibration(config: dict[str, Any]) -> dict[str, Any]:
+    """The int8 TFLite calibration draw; empty without int8, so those jobs read no frames."""
+    quantize = config["quantize"]
+    if "int8" not in quantize["dtypes"]:
+        return {}
+    return {"frames": quantize["calibration_frames"], "seed": quantize["calibration_seed"]}
+
+
+def eval_batch_size(config: dict[str, Any]) -> int:
+    """Frames per call when evaluating a Keras or TFLite model over the test split."""
+    return config["quantize"]["eval_batch_size"]
+
+
+def energy_settings(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """qtools settings (quantizer, accumulator, memory model) of each configured energy dtype."""
+    energy = config["energy"]
+    return {
+        dtype: {
+            "quantizer": dtype,
+            "accumulator": energy["accumulators"][dtype],
+            "process": energy["process"],
+            "weights_on_memory": energy["weights_on_memory"],
+            "activations_on_memory": energy["activations_on_memory"],
+            "min_sram_size": energy["min_sram_size"],
+            "rd_wr_on_io": energy["rd_wr_on_io"],
+        }
+        for dtype in energy["dtypes"]
+    }
+
+
+def energy_tflite_dtypes(config: dict[str, Any]) -> list[str]:
+    """The TFLite dtypes whose accuracy the energy table shows beside its energy dtypes."""
+    sources = [variants.ENERGY_ACCURACY_SOURCE[d] for d in config["energy"]["dtypes"]]
+    return [dtype for kind, dtype in sources if kind == "tflite"]
+
+
+def export_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What every ONNX export is made and checked with (shared by the fp32 and fp16/int8 rules)."""
+    deploy = config["deploy"]
+    return {
+        "opset": deploy["opset"],
+        "check": {
+            "agreement_min": deploy["agreement_min"],
+            "margin": deploy["agreement_margin"],
+            "accuracy_drop_max": deploy["accuracy_drop_max"],
+        },
+        "batch_size": deploy["eval_batch_size"],
+    }
+
+
+def onnx_calibration(config: dict[str, Any]) -> dict[str, Any]:
+    """Static calibration of the int8 (QDQ) ONNX export."""
+    return dict(config["deploy"]["calibration"])
+
+
+def int8_scheme(config: dict[str, Any]) -> str:
+    """TensorRT takes only symmetric int8 activations and float biases; ONNX Runtime's x86 fast
+    path is uint8 activations with int32 biases. One int8 ONNX serves every configured backend."""
+    return "tensorrt" if "tensorrt" in config["deploy"]["backends"] else "onnxruntime"
+
+
+def bench_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """How every benchmark times and evaluates a deployed file."""
+    deploy = config["deploy"]
+    keys = ("batch_sizes", "warmup", "repeats", "min_seconds", "threads", "eval_batch_size")
+    return {key: deploy[key] for key in keys}
+
+
+def tensorrt_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The engine build: a batch profile over the benchmark sizes, optimised for Table V's."""
+    trt = config["deploy"]["tensorrt"]
+    return {
+        "batch_sizes": config["deploy"]["batch_sizes"],
+        "opt_batch": config["tables"]["batch_size"],
+        "workspace_mb": trt["workspace_mb"],
+        "device": trt["device"],
+    }
+
+
+def table_params(config: dict[str, Any]) -> dict[str, Any]:
+    """Only the paper labels and the data set's name: tables must not re-run when an unrelated
+    setting changes (their inputs carry everything else)."""
+    return {
+        "models": {name: {"paper_name": e["paper_name"]} for name, e in config["models"].items()},
+        "dataset": config["dataset"]["name"],
+    }
+
+
+def table5_batch_size(config: dict[str, Any]) -> int:
+    """The batch size whose throughput Table V reports; it must have been measured."""
+    batch = config["tables"]["batch_size"]
+    if batch not in config["deploy"]["batch_sizes"]:
+        raise ConfigError(
+            f"tables.batch_size {batch} is not among deploy.batch_sizes "
+            f"{config['deploy']['batch_sizes']}: Table V reports the throughput measured at that "
+            "batch size; add it to deploy.batch_sizes or pick one of them"
+        )
+    return batch
 
 
 def check_config(config: dict[str, Any]) -> None:
     """Raise ConfigError naming the key when the config cannot produce its targets."""
     for name, entry in config["models"].items():
         if entry["arch"] not in ARCHITECTURES:
-            raise ConfigError(f"models.{name}.arch: unknown architecture {entry['arch']!r}; known: {sorted(ARCHITECTURES)}")
-    for name in (config["prune"].get("skip_layers") or {}):
+            raise ConfigError(
+                f"models.{name}.arch: unknown architecture {entry['arch']!r}; "
+                f"known: {sorted(ARCHITECTURES)}"
+            )
+    for name in config["prune"]["skip_layers"]:
         if name not in config["models"]:
-            raise ConfigError(f"prune.skip_layers.{name}: no such model; models are {sorted(config['models'])}")
-    built = set(all_variants(config))
+            raise ConfigError(
+                f"prune.skip_layers.{name}: no such model; models are {sorted(config['models'])}"
+            )
+    built = set(variants.all_variants(config))
     for key in ("table4_variants", "table5_variants"):
         for variant in config["tables"][key]:
             if variant not in built:
-                raise ConfigError(f"tables.{key}: variant {variant!r} is not built by prune.methods/sparsities; built: {sorted(built)}")
+                raise ConfigError(
+                    f"tables.{key}: variant {variant!r} is not built by prune.methods/sparsities; "
+                    f"built: {sorted(built)}"
+                )
     split = config["dataset"]["split"]
     if abs(split["train"] + split["val"] + split["test"] - 1.0) > 1e-9:
         raise ConfigError(f"dataset.split: train + val + test must sum to 1; got {split}")
-    if config["dataset"]["source"] != "synthetic" and not config["dataset"].get("path"):
-        raise ConfigError(f"dataset.path: required when dataset.source is {config['dataset']['source']!r}; point it at the data file")
-    if config["dataset"]["source"] == "synthetic" and not config["dataset"].get("frames_per_block"):
+    if config["dataset"]["source"] != "synthetic" and not config["dataset"]["path"]:
+        raise ConfigError(
+            f"dataset.path: required when dataset.source is {config['dataset']['source']!r}; "
+            "point it at the data file"
+        )
+    if config["dataset"]["source"] == "synthetic" and not config["dataset"]["frames_per_block"]:
         raise ConfigError("dataset.frames_per_block: required for the synthetic source")
+    table5_batch_size(config)
     if "tensorrt" in config["deploy"]["backends"]:
         from amrcomp.gpu import require_tensorrt
 
         require_tensorrt()
 
 
-def load_config(*paths: str | Path, validate: bool = True) -> dict[str, Any]:
-    """Default config deep-merged with each file in `paths`, validated like Snakemake does."""
+def load_config(*paths: str | Path, check: bool = True) -> dict[str, Any]:
+    """Default config deep-merged with each file in `paths`, validated and filled with the schema's
+    defaults as Snakemake does; `check=False` skips `check_config` (e.g. the TensorRT gate)."""
+    from snakemake.utils import validate
+
     config = yaml.safe_load((CONFIG_DIR / "config.yaml").read_text())
     for path in paths:
         config = deep_merge(config, yaml.safe_load(Path(path).read_text()) or {})
-    if validate:
-        from snakemake.utils import validate as snakemake_validate
-
-        snakemake_validate(config, str(CONFIG_DIR / "schema.yaml"))
+    validate(config, str(CONFIG_DIR / "schema.yaml"))
+    if check:
         check_config(config)
     return config

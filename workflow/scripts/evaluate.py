@@ -1,22 +1,24 @@
-"""Rule `evaluate_keras`: accuracy, per-SNR accuracy, confusion and cost of a Keras model."""
+"""Rules `evaluate_keras` and `evaluate_tflite`: accuracy overall, per SNR and per class of one
+model file on the whole test split (Keras in TensorFlow, .tflite on LiteRT)."""
 
 from amrcomp import frames, tfsetup
 from amrcomp.atomic import write_json
 from amrcomp.logs import logged
 
-wc = snakemake.wildcards
-with logged(snakemake.log[0], f"evaluate {wc.model}/{wc.variant}") as log:
-    tfsetup.configure(snakemake.threads, 0)
-    from amrcomp.evaluate import evaluate
-    from amrcomp.models.cost import layer_costs, totals
-    from amrcomp.sizes import file_sizes
-    from amrcomp.train import load_model
+wc, rule = snakemake.wildcards, snakemake.rule
+dtype = wc.get("dtype", "fp32")
+with logged(snakemake.log[0], f"{rule} {wc.model}/{wc.variant}-{dtype}") as log:
+    from amrcomp import evaluate
 
-    model = load_model(snakemake.input.model)
-    manifest = frames.read_manifest(snakemake.params.data_dir)
-    test = frames.load_split(snakemake.params.data_dir, "test")
-    record = evaluate(lambda x: model(x, training=False).numpy(), test, manifest["classes"], snakemake.params.batch_size)
-    layers = layer_costs(model)
-    record.update(model=wc.model, variant=wc.variant, dtype="fp32", backend="keras", layers=layers, totals=totals(layers), **file_sizes(snakemake.input.model))
+    data_dir = snakemake.params.data_dir
+    classes = frames.read_manifest(data_dir)["classes"]
+    test = frames.load_split(data_dir, "test")
+    path, batch = snakemake.input.model, snakemake.params.batch_size
+    if rule == "evaluate_keras":  # LiteRT needs no TensorFlow: only Keras pays its start-up
+        tfsetup.configure(snakemake.threads, 0)
+        record = evaluate.keras_record(path, test, classes, batch)
+    else:
+        record = evaluate.tflite_record(path, test, classes, batch, snakemake.threads)
+    record.update(model=wc.model, variant=wc.variant, dtype=dtype)
     log.info("accuracy %.2f %% on %d test frames", record["accuracy_pct"], record["n_frames"])
     write_json(snakemake.output[0], record)

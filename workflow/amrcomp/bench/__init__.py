@@ -3,31 +3,35 @@
 A backend is a runner with `predict(x) -> scores` (any batch), `bind(x) -> timed call` (one
 fixed batch), `info() -> dict` and a `clock` text; onnxrt, litert and tensorrt provide one each.
 The timing methodology is in `amrcomp.bench.timing`. A backend that refuses a dtype on this
-hardware raises BackendUnsupported and the record says so (status "unsupported", the backend's
-own message) with every figure set to null, so the tables can show it instead of failing.
+hardware raises `amrcomp.runtimes.BackendUnsupported` and the record says so (status
+"unsupported", the backend's own message) with every figure set to null, so the tables can show
+it instead of failing.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from amrcomp.bench.errors import BackendUnsupported
-from amrcomp.bench.machine import machine_info
+from amrcomp import records
+from amrcomp.atomic import read_json
 from amrcomp.bench.timing import TimedCall, measure
-from amrcomp.evaluate import evaluate
-from amrcomp.frames import Split
+from amrcomp.frames import Split, load_split, read_manifest
+from amrcomp.machine import machine_info
+from amrcomp.runtimes import BackendUnsupported
+from amrcomp.scoring import evaluate
 from amrcomp.sizes import file_sizes
+from amrcomp.variants import BACKENDS
 
-__all__ = ["BackendUnsupported", "RECORD_KEYS", "open_runner", "run_benchmark"]
+__all__ = ["BackendUnsupported", "RECORD_KEYS", "benchmark_file", "open_runner", "run_benchmark"]
 
-BACKENDS = ("onnxruntime", "litert", "tensorrt")
 SETTINGS_KEYS = ("batch_sizes", "warmup", "repeats", "min_seconds", "threads", "eval_batch_size")
 # Present in every record, ok or unsupported (figures are null when unsupported).
 RECORD_KEYS = (
-    "model", "variant", "dtype", "backend", "status", "message", "accuracy", "accuracy_pct",
-    "throughput_fps", "latency_ms", "timing", "threads", "batch_sizes", "size_bytes", "size_zip_bytes",
-    "machine", "backend_info", "deployed_file",
+    *records.BENCH_KEYS,  # what the tables read, and what the benchmark adds:
+    *("accuracy", "accuracy_pct", "throughput_fps", "latency_ms", "timing", "threads"),
+    *("batch_sizes", "backend_info", "deployed_file"),
 )
 
 
@@ -59,16 +63,26 @@ def open_runner(backend: str, path: str | Path, threads: int, device: int = 0) -
 
 
 def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The deploy.* settings a benchmark needs, with defaults for the optional ones."""
-    missing = [k for k in ("batch_sizes", "warmup", "repeats") if k not in settings]
+    """The deploy.* settings a benchmark needs (`amrcomp.settings.bench_settings`), batch sizes
+    sorted and distinct; the config schema holds their defaults, so none may be missing."""
+    missing = [k for k in SETTINGS_KEYS if k not in settings]
     if missing:
-        raise ValueError(f"deploy settings lack {missing}; see config/config.yaml deploy:")
-    out = {"min_seconds": 0.0, "threads": 1, "eval_batch_size": 1024, **{k: settings[k] for k in SETTINGS_KEYS if k in settings}}
+        raise ValueError(f"deploy settings lack {missing}; see config/schema.yaml deploy:")
+    out = {k: settings[k] for k in SETTINGS_KEYS}
     out["batch_sizes"] = sorted({int(b) for b in out["batch_sizes"]})
     return out
 
 
-def run_benchmark(open_fn: Callable[[], Runner], deployed: str | Path, test: Split, classes: list[str], settings: dict[str, Any], labels: dict[str, str], log=None, extra_info: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_benchmark(
+    open_fn: Callable[[], Runner],
+    deployed: str | Path,
+    test: Split,
+    classes: list[str],
+    settings: dict[str, Any],
+    labels: dict[str, str],
+    log: logging.Logger | None = None,
+    extra_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Evaluate and time one deployed model; `labels` are model/variant/dtype/backend."""
     settings = check_settings(settings)
     record: dict[str, Any] = {
@@ -85,10 +99,23 @@ def run_benchmark(open_fn: Callable[[], Runner], deployed: str | Path, test: Spl
         record["backend_info"] = {**runner.info(), **(extra_info or {})}
         evaluation = evaluate(runner.predict, test, classes, int(settings["eval_batch_size"]))
         if log:
-            log.info("accuracy %.2f %% on %d test frames", evaluation["accuracy_pct"], evaluation["n_frames"])
+            log.info(
+                "accuracy %.2f %% on %d test frames",
+                evaluation["accuracy_pct"],
+                evaluation["n_frames"],
+            )
         frames = test.model_input(0, max(settings["batch_sizes"]))
         # Batch 1 is always timed: it gives the latency percentiles.
-        timing = measure(runner.bind, frames, sorted({1, *settings["batch_sizes"]}), settings["warmup"], settings["repeats"], settings["min_seconds"], runner.clock, log)
+        timing = measure(
+            runner.bind,
+            frames,
+            sorted({1, *settings["batch_sizes"]}),
+            settings["warmup"],
+            settings["repeats"],
+            settings["min_seconds"],
+            runner.clock,
+            log,
+        )
     except BackendUnsupported as err:
         if log:
             log.warning("%s cannot run this model: %s", labels.get("backend"), err)
@@ -99,8 +126,13 @@ def run_benchmark(open_fn: Callable[[], Runner], deployed: str | Path, test: Spl
     return {**evaluation, **record, **timing, "status": "ok", "message": None}
 
 
-def unsupported_record(record: dict[str, Any], message: str, settings: dict[str, Any], extra_info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A record for a backend that refused the model: same keys, figures null, the backend's message."""
+def unsupported_record(
+    record: dict[str, Any],
+    message: str,
+    settings: dict[str, Any],
+    extra_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A record for a backend that refused the model: same keys, figures null, its message."""
     return {
         "backend_info": dict(extra_info or {}),
         **record,
@@ -110,5 +142,53 @@ def unsupported_record(record: dict[str, Any], message: str, settings: dict[str,
         "accuracy_pct": None,
         "throughput_fps": None,
         "latency_ms": None,
-        "timing": {"warmup": int(settings["warmup"]), "repeats": int(settings["repeats"]), "min_seconds": float(settings["min_seconds"]), "statistic": "median"},
+        "timing": {
+            "warmup": int(settings["warmup"]),
+            "repeats": int(settings["repeats"]),
+            "min_seconds": float(settings["min_seconds"]),
+            "statistic": "median",
+        },
     }
+
+
+def benchmark_file(
+    deployed: str | Path,
+    data_dir: str | Path,
+    settings: dict[str, Any],
+    device: int,
+    labels: dict[str, str],
+    build: str | Path | None = None,
+    log: logging.Logger | None = None,
+) -> dict[str, Any]:
+    """The record of one deployed file on the backend `labels["backend"]`, over the test split.
+
+    `build` is a TensorRT engine's build record (the plan's provenance), kept in backend_info.
+    The test split is read into memory: timed batches must not page in from disk.
+    """
+    backend = labels["backend"]
+    classes = read_manifest(data_dir)["classes"]
+    test = load_split(data_dir, "test", mmap=False)
+    extra = {"build": read_json(build)} if build else {}
+    if log:
+        log.info(
+            "%s on %s: %d test frames, batch sizes %s, %d threads",
+            backend,
+            deployed,
+            len(test),
+            settings["batch_sizes"],
+            settings["threads"],
+        )
+    record = run_benchmark(
+        lambda: open_runner(backend, deployed, settings["threads"], device),
+        deployed,
+        test,
+        classes,
+        settings,
+        labels,
+        log,
+        extra,
+    )
+    if log:
+        message = f": {record['message']}" if record["message"] else ""
+        log.info("status %s%s", record["status"], message)
+    return record

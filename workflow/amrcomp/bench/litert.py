@@ -1,6 +1,6 @@
 """LiteRT (ai_edge_litert Interpreter, default XNNPACK delegate) as a benchmark backend.
 
-Serves through the quantize stage's `litert_predictor`, the same code that produced the Table IV
+Serves through `amrcomp.runtimes.litert_predictor`, the same code that produced the Table IV
 accuracies: float frames in, float scores out (an integer model's input is quantised and its
 output dequantised inside the call, as ONNX Runtime's QDQ graph does inside its run). The
 interpreter is resized only when the batch size changes, so timed calls at a fixed batch never
@@ -14,11 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from amrcomp.bench.errors import BackendUnsupported
 from amrcomp.bench.timing import TimedCall
+from amrcomp.runtimes import BackendUnsupported, litert_predictor, tensor_types
 
 # Texts with which the LiteRT runtime refuses a model it has no kernel for.
-UNSUPPORTED_MARKERS = ("didn't find op for builtin opcode", "encountered unresolved custom op", "is not supported", "not implemented")
+UNSUPPORTED_MARKERS = (
+    "didn't find op for builtin opcode",
+    "encountered unresolved custom op",
+    "is not supported",
+    "not implemented",
+)
 
 
 def is_refusal(err: Exception) -> bool:
@@ -27,13 +32,14 @@ def is_refusal(err: Exception) -> bool:
 
 
 class LiteRTRunner:
-    """One interpreter with `threads` threads behind `amrcomp.quantize.litert_predictor`."""
+    """One interpreter with `threads` threads behind `amrcomp.runtimes.litert_predictor`."""
 
-    clock = "host perf_counter_ns around litert_predictor (set_tensor + invoke + get_tensor, float in/out)"
+    clock = (
+        "host perf_counter_ns around litert_predictor"
+        " (set_tensor + invoke + get_tensor, float in/out)"
+    )
 
     def __init__(self, path: str | Path, threads: int):
-        from amrcomp.quantize import litert_predictor, tensor_types
-
         self.path, self.threads = Path(path), int(threads)
         self._predict = self._guard(lambda: litert_predictor(self.path, self.threads))
         self.types = tensor_types(self.path)

@@ -10,13 +10,16 @@ rules that call the rest only run after `gpu.require_tensorrt` passed at the sta
 
 from __future__ import annotations
 
+import logging
 import statistics
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from amrcomp.atomic import atomic_path
 from amrcomp.bench.timing import TimedCall
+from amrcomp.machine import machine_info
 
 
 class TensorRTError(RuntimeError):
@@ -27,7 +30,7 @@ class TensorRTError(RuntimeError):
 
 
 def opt_batch(batch_sizes: Iterable[int], preferred: int | None = None) -> int:
-    """The batch size TensorRT tunes kernels for: `preferred` when within range, else the (lower) median."""
+    """The batch TensorRT tunes kernels for: `preferred` when in range, else the lower median."""
     sizes = sorted({int(b) for b in batch_sizes})
     if not sizes or sizes[0] < 1:
         raise ValueError(f"deploy.batch_sizes must be positive integers, got {list(batch_sizes)}")
@@ -36,17 +39,25 @@ def opt_batch(batch_sizes: Iterable[int], preferred: int | None = None) -> int:
     return int(statistics.median_low(sizes))
 
 
-def profile_shapes(batch_sizes: Iterable[int], frame_shape: Sequence[int], preferred: int | None = None) -> dict[str, tuple[int, ...]]:
+def profile_shapes(
+    batch_sizes: Iterable[int], frame_shape: Sequence[int], preferred: int | None = None
+) -> dict[str, tuple[int, ...]]:
     """Optimisation-profile shapes for the input: min batch 1, opt, max = largest batch size."""
     frame = tuple(int(d) for d in frame_shape)
     if any(d < 1 for d in frame):
-        raise ValueError(f"the ONNX input must have a static frame shape after the batch axis, got {frame}")
+        raise ValueError(
+            f"the ONNX input must have a static frame shape after the batch axis, got {frame}"
+        )
     sizes = sorted({int(b) for b in batch_sizes})
-    return {"min": (1, *frame), "opt": (opt_batch(sizes, preferred), *frame), "max": (sizes[-1], *frame)}
+    return {
+        "min": (1, *frame),
+        "opt": (opt_batch(sizes, preferred), *frame),
+        "max": (sizes[-1], *frame),
+    }
 
 
 def resolve_shape(shape: Sequence[int], batch: int) -> tuple[int, ...]:
-    """An engine tensor shape with its dynamic batch axis (-1) set to `batch`; other axes must be static."""
+    """An engine tensor shape with its dynamic batch axis (-1) set to `batch`; others are static."""
     dims = [int(d) for d in shape]
     if not dims:
         raise ValueError("a scalar I/O tensor cannot be batched")
@@ -64,17 +75,23 @@ def tensor_nbytes(shape: Sequence[int], dtype: np.dtype | type) -> int:
     return int(np.prod([int(d) for d in shape], dtype=np.int64)) * np.dtype(dtype).itemsize
 
 
-def buffer_plan(tensors: dict[str, tuple[Sequence[int], np.dtype]], max_batch: int) -> dict[str, dict[str, Any]]:
+def buffer_plan(
+    tensors: dict[str, tuple[Sequence[int], np.dtype]], max_batch: int
+) -> dict[str, dict[str, Any]]:
     """Per I/O tensor: shape at the profile's max batch, dtype and bytes to allocate once."""
     plan = {}
     for name, (shape, dtype) in tensors.items():
         full = resolve_shape(shape, max_batch)
-        plan[name] = {"shape": full, "dtype": np.dtype(dtype).name, "nbytes": tensor_nbytes(full, dtype)}
+        plan[name] = {
+            "shape": full,
+            "dtype": np.dtype(dtype).name,
+            "nbytes": tensor_nbytes(full, dtype),
+        }
     return plan
 
 
 def chunks(n: int, size: int) -> list[tuple[int, int]]:
-    """[start, stop) ranges covering n items in pieces of at most `size` (batches above the profile max)."""
+    """[start, stop) ranges covering n items in pieces of at most `size` (batches above the max)."""
     if size < 1:
         raise ValueError(f"chunk size must be >= 1, got {size}")
     return [(s, min(s + size, n)) for s in range(0, n, size)]
@@ -107,7 +124,7 @@ def _cuda(result):
 
 
 def _collecting_logger(trt):
-    """An ILogger that keeps TensorRT's warnings and errors for the error message and build record."""
+    """An ILogger keeping TensorRT's warnings and errors for the error message and build record."""
     levels = trt.ILogger.Severity
     keep = (levels.INTERNAL_ERROR, levels.ERROR, levels.WARNING)
 
@@ -123,8 +140,14 @@ def _collecting_logger(trt):
     return Collect()
 
 
-def build_engine(onnx_path: str | Path, batch_sizes: Iterable[int], preferred_batch: int | None, workspace_mb: int, device: int = 0) -> tuple[bytes, dict[str, Any]]:
-    """Parse an ONNX file into a strongly typed network and build a serialised engine (plan bytes)."""
+def build_engine(
+    onnx_path: str | Path,
+    batch_sizes: Iterable[int],
+    preferred_batch: int | None,
+    workspace_mb: int,
+    device: int = 0,
+) -> tuple[bytes, dict[str, Any]]:
+    """Parse an ONNX file into a strongly typed network; build a serialised engine (plan bytes)."""
     import time
 
     trt = _trt()
@@ -137,7 +160,9 @@ def build_engine(onnx_path: str | Path, batch_sizes: Iterable[int], preferred_ba
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise TensorRTError(f"TensorRT cannot parse {onnx_path}: {errors}")
     if network.num_inputs != 1:
-        raise TensorRTError(f"{onnx_path} has {network.num_inputs} inputs; the benchmark feeds exactly one ('iq')")
+        raise TensorRTError(
+            f"{onnx_path} has {network.num_inputs} inputs; the benchmark feeds exactly one ('iq')"
+        )
     tensor = network.get_input(0)
     shapes = profile_shapes(batch_sizes, tuple(tensor.shape)[1:], preferred_batch)
     config = builder.create_builder_config()
@@ -148,7 +173,10 @@ def build_engine(onnx_path: str | Path, batch_sizes: Iterable[int], preferred_ba
     started = time.perf_counter()
     plan = builder.build_serialized_network(network, config)
     if plan is None:
-        raise TensorRTError(f"TensorRT failed to build an engine from {onnx_path}: " + " | ".join(logger.messages[-20:]))
+        raise TensorRTError(
+            f"TensorRT failed to build an engine from {onnx_path}: "
+            + " | ".join(logger.messages[-20:])
+        )
     info = {
         "tensorrt": trt.__version__,
         "strongly_typed": True,
@@ -162,10 +190,43 @@ def build_engine(onnx_path: str | Path, batch_sizes: Iterable[int], preferred_ba
     return bytes(plan), info
 
 
-class TrtRunner:
-    """A deserialised engine with device buffers sized for the profile's max batch, one stream, two events."""
+def build_plan(
+    onnx_path: str | Path,
+    plan_path: str | Path,
+    settings: dict[str, Any],
+    log: logging.Logger | None = None,
+) -> dict[str, Any]:
+    """Build an engine with `settings` (amrcomp.settings.tensorrt_settings), store it at
+    `plan_path`, and return the build record.
 
-    clock = "CUDA events on the stream around host-to-device copy + execute_async_v3 + device-to-host copy"
+    The record names the machine: a plan only loads on the TensorRT version and GPU that built it.
+    """
+    plan, info = build_engine(
+        onnx_path,
+        settings["batch_sizes"],
+        settings["opt_batch"],
+        settings["workspace_mb"],
+        settings["device"],
+    )
+    if log:
+        log.info(
+            "engine built in %.1f s, profile %s, %d bytes",
+            info["build_seconds"],
+            info["profile"],
+            len(plan),
+        )
+    with atomic_path(plan_path, suffix=".plan") as tmp:
+        tmp.write_bytes(plan)
+    return {"onnx": str(onnx_path), "plan_bytes": len(plan), "machine": machine_info(), **info}
+
+
+class TrtRunner:
+    """A deserialised engine, buffers sized for the profile's max batch, one stream, two events."""
+
+    clock = (
+        "CUDA events on the stream around host-to-device copy + execute_async_v3"
+        " + device-to-host copy"
+    )
 
     def __init__(self, plan_path: str | Path, device: int = 0):
         trt, cudart = _trt(), _cudart()
@@ -175,13 +236,19 @@ class TrtRunner:
         self.runtime = trt.Runtime(self.logger)
         self.engine = self.runtime.deserialize_cuda_engine(Path(plan_path).read_bytes())
         if self.engine is None:
-            raise TensorRTError(f"cannot load engine {plan_path} (built by another TensorRT version or GPU?): " + " | ".join(self.logger.messages))
+            raise TensorRTError(
+                f"cannot load engine {plan_path} (built by another TensorRT version or GPU?): "
+                + " | ".join(self.logger.messages)
+            )
         self.context = self.engine.create_execution_context()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         outputs = [n for n in names if n not in inputs]
         if len(inputs) != 1 or len(outputs) != 1:
-            raise TensorRTError(f"engine {plan_path} has inputs {inputs} and outputs {outputs}; expected one of each")
+            raise TensorRTError(
+                f"engine {plan_path} has inputs {inputs} and outputs {outputs}; "
+                "expected one of each"
+            )
         self.input, self.output = inputs[0], outputs[0]
         self.max_batch = int(self.engine.get_tensor_profile_shape(self.input, 0)[2][0])
         self.frame = tuple(int(d) for d in self.engine.get_tensor_shape(self.input))[1:]
@@ -189,8 +256,16 @@ class TrtRunner:
         self.out_dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(self.output)))
         self.context.set_input_shape(self.input, (self.max_batch, *self.frame))
         out_shape = tuple(self.context.get_tensor_shape(self.output))
-        self.buffers = buffer_plan({self.input: ((-1, *self.frame), self.in_dtype), self.output: ((-1, *out_shape[1:]), self.out_dtype)}, self.max_batch)
-        self.device_ptr = {name: _cuda(cudart.cudaMalloc(spec["nbytes"])) for name, spec in self.buffers.items()}
+        self.buffers = buffer_plan(
+            {
+                self.input: ((-1, *self.frame), self.in_dtype),
+                self.output: ((-1, *out_shape[1:]), self.out_dtype),
+            },
+            self.max_batch,
+        )
+        self.device_ptr = {
+            name: _cuda(cudart.cudaMalloc(spec["nbytes"])) for name, spec in self.buffers.items()
+        }
         for name, ptr in self.device_ptr.items():
             self.context.set_tensor_address(name, int(ptr))
         self.stream = _cuda(cudart.cudaStreamCreate())
@@ -199,7 +274,10 @@ class TrtRunner:
 
     def _set_batch(self, batch: int) -> tuple[int, ...]:
         if batch > self.max_batch:
-            raise ValueError(f"batch {batch} exceeds the engine's profile max {self.max_batch}; rebuild with it in deploy.batch_sizes")
+            raise ValueError(
+                f"batch {batch} exceeds the engine's profile max {self.max_batch}; "
+                "rebuild with it in deploy.batch_sizes"
+            )
         if batch != self.batch:
             if not self.context.set_input_shape(self.input, (batch, *self.frame)):
                 raise TensorRTError(f"engine rejected input shape {(batch, *self.frame)}")
@@ -208,10 +286,26 @@ class TrtRunner:
 
     def _enqueue(self, x: np.ndarray, out: np.ndarray) -> None:
         cudart, stream = self.cudart, self.stream
-        _cuda(cudart.cudaMemcpyAsync(int(self.device_ptr[self.input]), x.ctypes.data, x.nbytes, cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, stream))
+        _cuda(
+            cudart.cudaMemcpyAsync(
+                int(self.device_ptr[self.input]),
+                x.ctypes.data,
+                x.nbytes,
+                cudart.cudaMemcpyKind.cudaMemcpyHostToDevice,
+                stream,
+            )
+        )
         if not self.context.execute_async_v3(int(stream)):
             raise TensorRTError("execute_async_v3 failed: " + " | ".join(self.logger.messages[-5:]))
-        _cuda(cudart.cudaMemcpyAsync(out.ctypes.data, int(self.device_ptr[self.output]), out.nbytes, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream))
+        _cuda(
+            cudart.cudaMemcpyAsync(
+                out.ctypes.data,
+                int(self.device_ptr[self.output]),
+                out.nbytes,
+                cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost,
+                stream,
+            )
+        )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         results = []
@@ -240,7 +334,12 @@ class TrtRunner:
         return call
 
     def info(self) -> dict[str, Any]:
-        return {"device": self.device, "max_batch": self.max_batch, "buffers": {k: {**v, "shape": list(v["shape"])} for k, v in self.buffers.items()}, "tensorrt": _trt().__version__}
+        return {
+            "device": self.device,
+            "max_batch": self.max_batch,
+            "buffers": {k: {**v, "shape": list(v["shape"])} for k, v in self.buffers.items()},
+            "tensorrt": _trt().__version__,
+        }
 
     def close(self) -> None:
         cudart = self.cudart

@@ -26,7 +26,7 @@ PERCENTILES = (50, 90, 99)
 
 
 def time_calls(call: TimedCall, warmup: int, repeats: int, min_seconds: float) -> np.ndarray:
-    """Seconds of each timed call: `warmup` untimed calls, then until >= repeats calls and >= min_seconds."""
+    """Seconds per timed call: `warmup` untimed calls, then >= repeats calls and >= min_seconds."""
     if repeats < 1:
         raise ValueError(f"deploy.repeats must be >= 1, got {repeats}")
     for _ in range(int(warmup)):
@@ -49,7 +49,9 @@ def latency_ms(times: np.ndarray) -> dict[str, float]:
     return {f"p{p}": float(np.percentile(times, p) * 1e3) for p in PERCENTILES}
 
 
-def summarise(batch_times: dict[int, np.ndarray], warmup: int, repeats: int, min_seconds: float, clock: str) -> dict[str, Any]:
+def summarise(
+    batch_times: dict[int, np.ndarray], warmup: int, repeats: int, min_seconds: float, clock: str
+) -> dict[str, Any]:
     """The timing part of a benchmark record from the per-call seconds of each batch size."""
     if not batch_times:
         raise ValueError("no batch sizes were timed (deploy.batch_sizes is empty)")
@@ -64,7 +66,9 @@ def summarise(batch_times: dict[int, np.ndarray], warmup: int, repeats: int, min
             "clock": clock,
             "calls": {str(b): int(len(t)) for b, t in sorted(batch_times.items())},
             "seconds_timed": {str(b): float(t.sum()) for b, t in sorted(batch_times.items())},
-            "median_ms": {str(b): float(np.median(t) * 1e3) for b, t in sorted(batch_times.items())},
+            "median_ms": {
+                str(b): float(np.median(t) * 1e3) for b, t in sorted(batch_times.items())
+            },
         },
     }
     return record
@@ -78,12 +82,27 @@ def batch_input(x: np.ndarray, batch: int) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([x] * reps)[:batch] if reps > 1 else x[:batch])
 
 
-def measure(bind: Callable[[np.ndarray], TimedCall], frames: np.ndarray, batch_sizes: Iterable[int], warmup: int, repeats: int, min_seconds: float, clock: str, log=None) -> dict[str, Any]:
-    """Time a backend at each batch size; `bind(x)` prepares a fixed batch and returns its timed call."""
+def measure(
+    bind: Callable[[np.ndarray], TimedCall],
+    frames: np.ndarray,
+    batch_sizes: Iterable[int],
+    warmup: int,
+    repeats: int,
+    min_seconds: float,
+    clock: str,
+    log=None,
+) -> dict[str, Any]:
+    """Time a backend at each batch size; `bind(x)` fixes a batch and returns its timed call."""
     batch_times: dict[int, np.ndarray] = {}
     for batch in sorted(set(int(b) for b in batch_sizes)):
         times = time_calls(bind(batch_input(frames, batch)), warmup, repeats, min_seconds)
         batch_times[batch] = times
         if log:
-            log.info("batch %d: %d calls, median %.3f ms, %.0f frames/s", batch, len(times), np.median(times) * 1e3, batch / np.median(times))
+            log.info(
+                "batch %d: %d calls, median %.3f ms, %.0f frames/s",
+                batch,
+                len(times),
+                np.median(times) * 1e3,
+                batch / np.median(times),
+            )
     return summarise(batch_times, warmup, repeats, min_seconds, clock)

@@ -23,33 +23,50 @@ def load_source(dataset: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.nda
     if source == "synthetic":
         from amrcomp.data import synthetic
 
-        params = synthetic.GeneratorParams.from_dict(dataset.get("synthetic") or {})
-        classes = list(dataset.get("classes") or synthetic.CLASSES)
-        snrs = list(dataset.get("snrs") or synthetic.SNRS)
-        x, labels, snr = synthetic.generate(dataset["frames_per_block"], dataset["seed"], params, classes, snrs)
+        params = synthetic.GeneratorParams.from_dict(dataset["synthetic"])
+        classes = list(dataset["classes"] or synthetic.CLASSES)  # null: every class
+        snrs = list(dataset["snrs"] or synthetic.SNRS)
+        x, labels, snr = synthetic.generate(
+            dataset["frames_per_block"], dataset["seed"], params, classes, snrs
+        )
         return x, labels, snr, classes
     from amrcomp.data import importers
 
-    path = dataset.get("path")
+    path = dataset["path"]
     if not path:
-        raise ValueError(f"dataset.source is {source!r} but dataset.path is not set: point it at the data file")
+        raise ValueError(
+            f"dataset.source is {source!r} but dataset.path is not set: point it at the data file"
+        )
     if source in ("rml2016.10a", "rml2016.10b"):
-        x, labels, snr, classes = importers.load_rml2016(path, expected_classes=importers.RML2016_CLASSES[source])
+        x, labels, snr, classes = importers.load_rml2016(
+            path, expected_classes=importers.RML2016_CLASSES[source]
+        )
         return _subset(x, labels, snr, classes, dataset)
     if source == "rml2018.01a":
-        return importers.load_rml2018(path, classes=dataset.get("classes"), snrs=dataset.get("snrs"), max_per_block=dataset.get("frames_per_block"), seed=dataset["seed"])
-    raise ValueError(f"unknown dataset.source {source!r}; expected synthetic, rml2016.10a, rml2016.10b or rml2018.01a")
+        return importers.load_rml2018(
+            path,
+            classes=dataset["classes"],
+            snrs=dataset["snrs"],
+            max_per_block=dataset["frames_per_block"],
+            seed=dataset["seed"],
+        )
+    raise ValueError(
+        f"unknown dataset.source {source!r}; expected synthetic, rml2016.10a, rml2016.10b "
+        "or rml2018.01a"
+    )
 
 
 def _subset(x, labels, snr, classes, dataset):
     """Keep only the configured classes/SNRs (real pickles hold all of them)."""
     keep = np.ones(len(labels), dtype=bool)
-    if dataset.get("snrs"):
+    if dataset["snrs"]:
         keep &= np.isin(snr, dataset["snrs"])
-    if dataset.get("classes"):
+    if dataset["classes"]:
         unknown = sorted(set(dataset["classes"]) - set(classes))
         if unknown:
-            raise ValueError(f"dataset.classes names {unknown}, which the file does not hold; it has {classes}")
+            raise ValueError(
+                f"dataset.classes names {unknown}, which the file does not hold; it has {classes}"
+            )
         wanted = [classes.index(c) for c in dataset["classes"]]
         keep &= np.isin(labels, wanted)
         remap = {old: new for new, old in enumerate(wanted)}
@@ -68,15 +85,24 @@ def build_dataset(dataset: dict[str, Any], out_dir: str | Path) -> dict[str, Any
         bad = int(np.flatnonzero(~np.isfinite(x).all(axis=(1, 2)))[0])
         raise ValueError(f"frame {bad} holds NaN or Inf; fix or drop it in the source file")
     fractions = dataset["split"]
-    index = split_blocks(labels, snr, (fractions["train"], fractions["val"], fractions["test"]), dataset["split_seed"])
+    index = split_blocks(
+        labels,
+        snr,
+        (fractions["train"], fractions["val"], fractions["test"]),
+        dataset["split_seed"],
+    )
     splits = {}
     for name, idx in index.items():
-        splits[name] = frames_io.Split(x=x[idx].astype(np.float32), labels=labels[idx].astype(np.int64), snr=snr[idx].astype(np.int64))
+        splits[name] = frames_io.Split(
+            x=x[idx].astype(np.float32),
+            labels=labels[idx].astype(np.int64),
+            snr=snr[idx].astype(np.int64),
+        )
         frames_io.write_split(out_dir, name, splits[name])
         log.info("wrote split %s: %d frames", name, len(idx))
     manifest = {
         "source": dataset["source"],
-        "path": dataset.get("path"),
+        "path": dataset["path"],
         "seed": dataset["seed"],
         "split_seed": dataset["split_seed"],
         "classes": classes,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from amrcomp.data.synthetic import GeneratorParams
+    from amrcomp.data.params import GeneratorParams
 
 VOICED, UNVOICED, MUSIC, SILENCE = 0, 1, 2, 3
 VOICED_SHARE = 0.75  # of the speech (non-music, non-silent) frames; the rest are fricatives
@@ -65,7 +65,9 @@ class Tones:
 
     def filtered(self, response: np.ndarray) -> Tones:
         """Tones passed through a linear filter with complex response (n, K) at their frequencies."""
-        return Tones(self.freq, self.amp * np.abs(response), self.phase + np.angle(response), self.kind)
+        return Tones(
+            self.freq, self.amp * np.abs(response), self.phase + np.angle(response), self.kind
+        )
 
     def rms(self) -> np.ndarray:
         """Long-term RMS of each frame's audio (tones are incommensurate on average)."""
@@ -87,16 +89,25 @@ def speech_music(n: int, rng: np.random.Generator, params: GeneratorParams) -> T
     top = 0.45 * params.audio_rate_hz
     p_silence, p_music = params.audio_silence_prob, params.audio_music_prob
     p_speech = 1.0 - p_silence - p_music
-    kind = rng.choice(4, size=n, p=[p_speech * VOICED_SHARE, p_speech * (1 - VOICED_SHARE), p_music, p_silence])
+    kind = rng.choice(
+        4, size=n, p=[p_speech * VOICED_SHARE, p_speech * (1 - VOICED_SHARE), p_music, p_silence]
+    )
     freq = np.empty((n, k))
     amp = np.empty((n, k))
-    for code, make in ((VOICED, _voiced), (UNVOICED, _unvoiced), (MUSIC, _music), (SILENCE, _silence)):
+    for code, make in (
+        (VOICED, _voiced),
+        (UNVOICED, _unvoiced),
+        (MUSIC, _music),
+        (SILENCE, _silence),
+    ):
         rows = np.flatnonzero(kind == code)
         if rows.size:
             freq[rows], amp[rows] = make(rows.size, k, top, rng)
     amp = np.where(freq < top, amp, 0.0)
     phase = rng.uniform(-np.pi, np.pi, size=(n, k))
-    level_db = rng.normal(0.0, params.audio_level_std_db, size=n) + np.where(kind == SILENCE, params.audio_silence_db, 0.0)
+    level_db = rng.normal(0.0, params.audio_level_std_db, size=n) + np.where(
+        kind == SILENCE, params.audio_silence_db, 0.0
+    )
     rms = np.sqrt(0.5 * np.sum(amp**2, axis=1))
     amp *= (params.audio_rms * 10 ** (level_db / 20) / np.maximum(rms, 1e-30))[:, None]
     return Tones(freq=freq, amp=amp, phase=phase, kind=kind)
@@ -106,13 +117,19 @@ def _voiced(n: int, k: int, top: float, rng: np.random.Generator) -> tuple[np.nd
     """Pitch harmonics shaped by three formants and a -6 dB/octave glottal tilt."""
     f0 = rng.uniform(85.0, 255.0, size=(n, 1))
     freq = f0 * np.arange(1, k + 1)[None, :] * (1 + 0.003 * rng.standard_normal((n, k)))
-    formants = np.stack([rng.uniform(300, 900, n), rng.uniform(900, 2500, n), rng.uniform(2300, 3500, n)], axis=1)
+    formants = np.stack(
+        [rng.uniform(300, 900, n), rng.uniform(900, 2500, n), rng.uniform(2300, 3500, n)], axis=1
+    )
     bandwidth = np.array([90.0, 120.0, 180.0])
-    envelope = np.sum(1 / np.sqrt(1 + ((freq[:, :, None] - formants[:, None, :]) / bandwidth) ** 2), axis=2)
+    envelope = np.sum(
+        1 / np.sqrt(1 + ((freq[:, :, None] - formants[:, None, :]) / bandwidth) ** 2), axis=2
+    )
     return freq, envelope * (f0 / freq)
 
 
-def _unvoiced(n: int, k: int, top: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _unvoiced(
+    n: int, k: int, top: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """A noise band of random tones (Rayleigh amplitudes make it Gaussian-like)."""
     freq = rng.uniform(1500.0, min(8000.0, top), size=(n, k))
     return freq, rng.rayleigh(1.0, size=(n, k))

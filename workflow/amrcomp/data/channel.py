@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from amrcomp.data.synthetic import GeneratorParams
+    from amrcomp.data.params import GeneratorParams
 
 KNOT_PHASE_RAD = 0.02
 
@@ -44,12 +44,16 @@ def input_length(out_len: int, params: GeneratorParams) -> int:
     return out_len + params.interp_taps - 1 + 2 * _sro_pad(out_len, params)
 
 
-def propagate(x: np.ndarray, out_len: int, rng: np.random.Generator, params: GeneratorParams) -> np.ndarray:
+def propagate(
+    x: np.ndarray, out_len: int, rng: np.random.Generator, params: GeneratorParams
+) -> np.ndarray:
     """Noiseless channel output (n, out_len) of clean windows x (n, input_length(out_len))."""
     n, width = x.shape
     pad = _sro_pad(out_len, params)
     if width != input_length(out_len, params):
-        raise ValueError(f"propagate needs {input_length(out_len, params)} input samples per frame, got {width}")
+        raise ValueError(
+            f"propagate needs {input_length(out_len, params)} input samples per frame, got {width}"
+        )
     taps = params.interp_taps
     if not params.channel:
         return x[:, pad + taps - 1 : pad + taps - 1 + out_len]
@@ -63,12 +67,20 @@ def propagate(x: np.ndarray, out_len: int, rng: np.random.Generator, params: Gen
 def awgn(signal: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     """Complex white Gaussian noise with E|n|^2 = (mean |signal|^2 over each frame) / 10^(snr/10)."""
     n, length = signal.shape
-    power = np.maximum(np.mean(np.abs(signal) ** 2, axis=1, keepdims=True), 1e-300)  # an all-zero frame becomes pure noise
+    power = np.maximum(
+        np.mean(np.abs(signal) ** 2, axis=1, keepdims=True), 1e-300
+    )  # an all-zero frame becomes pure noise
     sigma = np.sqrt(power / 10 ** (snr_db / 10) / 2)
     return sigma * rng.standard_normal((n, 2 * length)).view(np.complex128)
 
 
-def apply_channel(x: np.ndarray, snr_db: float, rng: np.random.Generator, params: GeneratorParams, out_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def apply_channel(
+    x: np.ndarray,
+    snr_db: float,
+    rng: np.random.Generator,
+    params: GeneratorParams,
+    out_len: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(channel output before noise, noise), each (n, out_len); their sum is the received frame.
 
     Returned apart so callers can measure the realised SNR (`realised_snr_db`).
@@ -83,14 +95,18 @@ def realised_snr_db(signal: np.ndarray, noise: np.ndarray) -> np.ndarray:
     return 10 * np.log10(np.sum(np.abs(signal) ** 2, axis=-1) / np.sum(np.abs(noise) ** 2, axis=-1))
 
 
-def _walk(n: int, m: int, std: float, limit: float, stream_length: int, rng: np.random.Generator) -> np.ndarray:
+def _walk(
+    n: int, m: int, std: float, limit: float, stream_length: int, rng: np.random.Generator
+) -> np.ndarray:
     """A clipped Gaussian random walk over m samples, picked up at a random time of the stream."""
     start = rng.standard_normal(n) * std * np.sqrt(rng.uniform(0, stream_length, size=n))
     walk = start[:, None] + std * np.cumsum(rng.standard_normal((n, m)), axis=1)
     return np.clip(walk, -limit, limit)
 
 
-def _resample(x: np.ndarray, pad: int, m: int, rng: np.random.Generator, params: GeneratorParams) -> np.ndarray:
+def _resample(
+    x: np.ndarray, pad: int, m: int, rng: np.random.Generator, params: GeneratorParams
+) -> np.ndarray:
     """Sample-rate offset: read x at drifting positions pad + k + drift_k with cubic interpolation."""
     n = x.shape[0]
     offset_hz = _walk(n, m, params.sro_std_hz, params.sro_max_hz, params.stream_length, rng)
@@ -99,7 +115,12 @@ def _resample(x: np.ndarray, pad: int, m: int, rng: np.random.Generator, params:
     pos = pad + np.arange(m)[None, :] + drift
     base = np.floor(pos).astype(np.int64)
     f = pos - base
-    weights = (-f * (f - 1) * (f - 2) / 6, (f + 1) * (f - 1) * (f - 2) / 2, -(f + 1) * f * (f - 2) / 2, (f + 1) * f * (f - 1) / 6)
+    weights = (
+        -f * (f - 1) * (f - 2) / 6,
+        (f + 1) * (f - 1) * (f - 2) / 2,
+        -(f + 1) * f * (f - 2) / 2,
+        (f + 1) * f * (f - 1) / 6,
+    )
     return sum(w * np.take_along_axis(x, base + k - 1, axis=1) for k, w in enumerate(weights))
 
 
@@ -117,7 +138,9 @@ def interp_filters(params: GeneratorParams) -> np.ndarray:
     return mags * np.sinc(np.arange(params.interp_taps)[None, :] - delays)
 
 
-def rician_gains(n: int, paths: int, times_s: np.ndarray, rng: np.random.Generator, params: GeneratorParams) -> np.ndarray:
+def rician_gains(
+    n: int, paths: int, times_s: np.ndarray, rng: np.random.Generator, params: GeneratorParams
+) -> np.ndarray:
     """Sum-of-sinusoids Rician fading (n, paths, len(times_s)) with unit mean power."""
     count = params.fading_sinusoids
     k = params.rician_k
@@ -134,17 +157,29 @@ def rician_gains(n: int, paths: int, times_s: np.ndarray, rng: np.random.Generat
     return scatter / np.sqrt(k + 1) + np.sqrt(k / (k + 1)) * los
 
 
-def _multipath(y: np.ndarray, out_len: int, rng: np.random.Generator, params: GeneratorParams) -> np.ndarray:
+def _multipath(
+    y: np.ndarray, out_len: int, rng: np.random.Generator, params: GeneratorParams
+) -> np.ndarray:
     """Sum over paths of fading gain(t) * (path FIR applied to y); y has interp_taps-1 samples of history."""
     n = y.shape[0]
     fir = interp_filters(params)
-    windows = np.lib.stride_tricks.sliding_window_view(y, params.interp_taps, axis=1)  # windows[:, i, k] = y[:, i + k]
+    windows = np.lib.stride_tricks.sliding_window_view(
+        y, params.interp_taps, axis=1
+    )  # windows[:, i, k] = y[:, i + k]
     reversed_fir = fir[:, ::-1].T  # tap j of a path weighs y[i + taps - 1 - j]
-    per_path = (windows.real @ reversed_fir) + 1j * (windows.imag @ reversed_fir)  # (n, out_len, paths)
+    per_path = (windows.real @ reversed_fir) + 1j * (
+        windows.imag @ reversed_fir
+    )  # (n, out_len, paths)
     span_rad = 2 * np.pi * params.doppler_hz * out_len / params.sample_rate_hz
     knots = int(min(out_len, 2 + math.ceil(span_rad / KNOT_PHASE_RAD)))
     knot_pos = np.linspace(0, out_len - 1, knots)
-    gains = rician_gains(n, fir.shape[0], knot_pos / params.sample_rate_hz, rng, params)  # (n, paths, knots)
-    hat = np.maximum(0, 1 - np.abs(np.arange(out_len)[None, :] - knot_pos[:, None]) / (knot_pos[1] - knot_pos[0]))
-    gain_t = np.swapaxes(gains.real @ hat + 1j * (gains.imag @ hat), 1, 2)  # (n, out_len, paths), linear in time
+    gains = rician_gains(
+        n, fir.shape[0], knot_pos / params.sample_rate_hz, rng, params
+    )  # (n, paths, knots)
+    hat = np.maximum(
+        0, 1 - np.abs(np.arange(out_len)[None, :] - knot_pos[:, None]) / (knot_pos[1] - knot_pos[0])
+    )
+    gain_t = np.swapaxes(
+        gains.real @ hat + 1j * (gains.imag @ hat), 1, 2
+    )  # (n, out_len, paths), linear in time
     return np.sum(gain_t * per_path, axis=2)

@@ -1,11 +1,14 @@
-"""Per-(class, SNR) block split, identical for every model (paper: 600/200/200 of 1000, seed 2016)."""
+"""Per-(class, SNR) block split, identical for every model
+(paper: 600/200/200 of 1000, seed 2016)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def split_blocks(labels: np.ndarray, snr: np.ndarray, fractions: tuple[float, float, float], seed: int) -> dict[str, np.ndarray]:
+def split_blocks(
+    labels: np.ndarray, snr: np.ndarray, fractions: tuple[float, float, float], seed: int
+) -> dict[str, np.ndarray]:
     """Indices of train/val/test drawn at random inside each (class, SNR) block.
 
     Each block is permuted with one seeded generator, in sorted block order, so the split
@@ -25,4 +28,7 @@ def split_blocks(labels: np.ndarray, snr: np.ndarray, fractions: tuple[float, fl
         parts["train"].append(block[:n_train])
         parts["val"].append(block[n_train : n_train + n_val])
         parts["test"].append(block[n_train + n_val :])
-    return {name: np.sort(np.concatenate(p)) if p else np.empty(0, dtype=np.int64) for name, p in parts.items()}
+    return {
+        name: np.sort(np.concatenate(p)) if p else np.empty(0, dtype=np.int64)
+        for name, p in parts.items()
+    }

@@ -34,110 +34,44 @@ byte-identical output (on the same numpy and BLAS build: float32 trig and matmul
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import zlib
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from amrcomp.data import audio, channel
 from amrcomp.data.channel import apply_channel, realised_snr_db  # re-exported: the lower-level API
+from amrcomp.data.params import GeneratorParams
 
-CLASSES: tuple[str, ...] = ("8PSK", "AM-DSB", "AM-SSB", "BPSK", "CPFSK", "GFSK", "PAM4", "QAM16", "QAM64", "QPSK", "WBFM")
+CLASSES: tuple[str, ...] = (
+    "8PSK",
+    "AM-DSB",
+    "AM-SSB",
+    "BPSK",
+    "CPFSK",
+    "GFSK",
+    "PAM4",
+    "QAM16",
+    "QAM64",
+    "QPSK",
+    "WBFM",
+)
 SNRS: tuple[int, ...] = tuple(range(-20, 20, 2))
 DIGITAL_LINEAR = ("BPSK", "QPSK", "8PSK", "PAM4", "QAM16", "QAM64")
 ANALOG = ("AM-DSB", "AM-SSB", "WBFM")
 GFSK_SPAN_SYMBOLS = 4  # GNU Radio's gfsk_mod uses 4 * sps Gaussian taps
-__all__ = ["CLASSES", "SNRS", "GeneratorParams", "generate", "modulate", "apply_channel", "realised_snr_db", "snr_definition", "constellation", "rrc_taps"]
-
-
-@dataclass(frozen=True)
-class GeneratorParams:
-    """Every knob of the generator; defaults are the original GNU Radio generator's values."""
-
-    samples_per_symbol: int = 8
-    rrc_rolloff: float = 0.35
-    rrc_span_symbols: int = 11
-    gfsk_bt: float = 0.35
-    gfsk_sensitivity: float = 0.1  # rad per sample at full deviation
-    cpfsk_index: float = 0.5
-    sample_rate_hz: float = 200000.0
-    audio_rate_hz: float = 44100.0  # audio band limit = 0.45 * this
-    wbfm_deviation_hz: float = 75000.0
-    wbfm_tau_s: float = 75e-6  # pre-emphasis time constant; 0 switches it off
-    am_modulation_index: float = 1.0  # the original's "1 + audio"
-    rician_k: float = 4.0
-    doppler_hz: float = 1.0
-    fading_sinusoids: int = 8
-    delay_taps: tuple[float, ...] = (0.0, 0.9, 1.7)
-    delay_magnitudes: tuple[float, ...] = (1.0, 0.8, 0.3)
-    interp_taps: int = 8
-    cfo_std_hz: float = 0.01
-    cfo_max_hz: float = 500.0
-    sro_std_hz: float = 0.01
-    sro_max_hz: float = 50.0
-    stream_length: int = 80000  # samples of one original run (10k symbols at 8 sps): how far the walks wander
-    burst_length: int = 1024  # digital: samples per burst a frame is cut from at a random offset
-    channel: bool = True
-    frame_length: int = 128
-    audio_tones: int = 24
-    audio_rms: float = 0.2
-    audio_level_std_db: float = 6.0
-    audio_silence_prob: float = 0.3
-    audio_silence_db: float = -45.0
-    audio_music_prob: float = 0.2
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.type == "bool":
-                if not isinstance(value, (bool, np.bool_)):
-                    raise ValueError(f"generator parameter {f.name} must be true or false, got {value!r}")
-            elif f.type == "int":
-                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                    raise ValueError(f"generator parameter {f.name} must be a positive integer, got {value!r}")
-            elif f.type == "float":
-                if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
-                    raise ValueError(f"generator parameter {f.name} must be a finite number, got {value!r}")
-            else:
-                try:
-                    object.__setattr__(self, f.name, tuple(float(v) for v in value))
-                except (TypeError, ValueError):
-                    raise ValueError(f"generator parameter {f.name} must be a list of numbers, got {value!r}") from None
-        if len(self.delay_taps) != len(self.delay_magnitudes) or not self.delay_taps:
-            raise ValueError(f"delay_taps {list(self.delay_taps)} and delay_magnitudes {list(self.delay_magnitudes)} must be non-empty and of equal length")
-        if min(self.delay_taps) < 0 or max(self.delay_taps) > self.interp_taps - 1:
-            raise ValueError(f"delay_taps must lie in [0, interp_taps - 1 = {self.interp_taps - 1}] samples, got {list(self.delay_taps)}")
-        if not 0 <= self.rrc_rolloff <= 1:
-            raise ValueError(f"rrc_rolloff must be in [0, 1], got {self.rrc_rolloff}")
-        if self.samples_per_symbol < 2:
-            raise ValueError(f"samples_per_symbol must be >= 2, got {self.samples_per_symbol}")
-        probs = (self.audio_silence_prob, self.audio_music_prob)
-        if min(probs) < 0 or sum(probs) > 1:
-            raise ValueError(f"audio_silence_prob and audio_music_prob must be >= 0 with sum <= 1, got {probs}")
-        positive = ("sample_rate_hz", "audio_rate_hz", "gfsk_bt", "gfsk_sensitivity", "cpfsk_index", "wbfm_deviation_hz", "am_modulation_index", "audio_rms")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ValueError(f"generator parameter {name} must be > 0, got {getattr(self, name)}")
-        for name in ("rician_k", "doppler_hz", "cfo_std_hz", "cfo_max_hz", "sro_std_hz", "sro_max_hz", "wbfm_tau_s", "audio_level_std_db"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"generator parameter {name} must be >= 0, got {getattr(self, name)}")
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None) -> GeneratorParams:
-        """Parameters from config (`dataset.synthetic`); unknown keys are an error, not ignored."""
-        values = dict(values or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in values:
-            if key not in known:
-                raise ValueError(f"unknown generator parameter {key!r} in dataset.synthetic; known: {sorted(known)}")
-        return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (tuples as lists), for manifests."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+__all__ = [
+    "CLASSES",
+    "SNRS",
+    "GeneratorParams",
+    "generate",
+    "modulate",
+    "apply_channel",
+    "realised_snr_db",
+    "snr_definition",
+    "constellation",
+    "rrc_taps",
+]
 
 
 def snr_definition() -> str:
@@ -152,6 +86,7 @@ def snr_definition() -> str:
 
 
 # --- constellations -------------------------------------------------------------------------
+
 
 def _gray(k: np.ndarray) -> np.ndarray:
     return k ^ (k >> 1)
@@ -187,16 +122,26 @@ def constellation(name: str) -> np.ndarray:
 
 # --- pulse shapes ---------------------------------------------------------------------------
 
+
 def rrc_taps(params: GeneratorParams) -> np.ndarray:
     """Root-raised-cosine, span*sps+1 taps, unit energy (so RRC * RRC is Nyquist with unit peak)."""
     sps, beta = params.samples_per_symbol, params.rrc_rolloff
     t = np.arange(-params.rrc_span_symbols * sps / 2, params.rrc_span_symbols * sps / 2 + 1) / sps
     with np.errstate(divide="ignore", invalid="ignore"):
-        h = (np.sin(np.pi * t * (1 - beta)) + 4 * beta * t * np.cos(np.pi * t * (1 + beta))) / (np.pi * t * (1 - (4 * beta * t) ** 2))
+        h = (np.sin(np.pi * t * (1 - beta)) + 4 * beta * t * np.cos(np.pi * t * (1 + beta))) / (
+            np.pi * t * (1 - (4 * beta * t) ** 2)
+        )
     h[np.isclose(t, 0)] = 1 - beta + 4 * beta / np.pi
     if beta > 0:
         edge = np.isclose(np.abs(t), 1 / (4 * beta))
-        h[edge] = beta / np.sqrt(2) * ((1 + 2 / np.pi) * np.sin(np.pi / (4 * beta)) + (1 - 2 / np.pi) * np.cos(np.pi / (4 * beta)))
+        h[edge] = (
+            beta
+            / np.sqrt(2)
+            * (
+                (1 + 2 / np.pi) * np.sin(np.pi / (4 * beta))
+                + (1 - 2 / np.pi) * np.cos(np.pi / (4 * beta))
+            )
+        )
     return h / np.sqrt(np.sum(h**2))
 
 
@@ -211,7 +156,10 @@ def gaussian_frequency_taps(params: GeneratorParams) -> np.ndarray:
 
 # --- modulators: each returns (n, n_samples) complex clean baseband ----------------------------
 
-def _timing(n: int, n_samples: int, rng: np.random.Generator, params: GeneratorParams) -> np.ndarray:
+
+def _timing(
+    n: int, n_samples: int, rng: np.random.Generator, params: GeneratorParams
+) -> np.ndarray:
     """Sample offset of each frame inside its symbol period, from a uniform cut point in the burst.
 
     The frame is cut at a uniform offset from a burst of `burst_length` samples; with i.i.d.
@@ -231,7 +179,9 @@ def _shape(symbols: np.ndarray, taps: np.ndarray, sps: int) -> np.ndarray:
     poly = np.zeros(span * sps)
     poly[: len(taps)] = taps
     poly = poly.reshape(span, sps)[::-1]  # row i multiplies symbols[m - (span - 1 - i)]
-    windows = np.lib.stride_tricks.sliding_window_view(symbols, span, axis=1)  # (n, S - span + 1, span)
+    windows = np.lib.stride_tricks.sliding_window_view(
+        symbols, span, axis=1
+    )  # (n, S - span + 1, span)
     if np.iscomplexobj(symbols):
         out = (windows.real @ poly) + 1j * (windows.imag @ poly)
     else:
@@ -243,7 +193,9 @@ def _cut(wave: np.ndarray, offset: np.ndarray, n_samples: int) -> np.ndarray:
     return np.take_along_axis(wave, offset[:, None] + np.arange(n_samples)[None, :], axis=1)
 
 
-def _linear(name: str, n: int, n_samples: int, rng: np.random.Generator, params: GeneratorParams) -> np.ndarray:
+def _linear(
+    name: str, n: int, n_samples: int, rng: np.random.Generator, params: GeneratorParams
+) -> np.ndarray:
     points = constellation(name)
     sps, taps = params.samples_per_symbol, rrc_taps(params)
     offset = _timing(n, n_samples, rng, params)
@@ -252,25 +204,36 @@ def _linear(name: str, n: int, n_samples: int, rng: np.random.Generator, params:
     return _cut(_shape(symbols, taps, sps), offset, n_samples)
 
 
-def _frequency_shift_keyed(name: str, n: int, n_samples: int, rng: np.random.Generator, params: GeneratorParams) -> np.ndarray:
+def _frequency_shift_keyed(
+    name: str, n: int, n_samples: int, rng: np.random.Generator, params: GeneratorParams
+) -> np.ndarray:
     sps = params.samples_per_symbol
     offset = _timing(n, n_samples, rng, params)
     if name == "GFSK":
         pulse = gaussian_frequency_taps(params)
-        nrz = 2.0 * rng.integers(0, 2, size=(n, -(-(n_samples + sps) // sps) + -(-len(pulse) // sps))) - 1
+        nrz = (
+            2.0 * rng.integers(0, 2, size=(n, -(-(n_samples + sps) // sps) + -(-len(pulse) // sps)))
+            - 1
+        )
         step = params.gfsk_sensitivity * _shape(nrz, pulse, sps)
     else:
         nrz = 2.0 * rng.integers(0, 2, size=(n, -(-(n_samples + sps) // sps))) - 1
         step = np.pi * params.cpfsk_index / sps * np.repeat(nrz, sps, axis=1)
-    phase = _cut(np.cumsum(step, axis=1), offset, n_samples) + rng.uniform(-np.pi, np.pi, size=(n, 1))
+    phase = _cut(np.cumsum(step, axis=1), offset, n_samples) + rng.uniform(
+        -np.pi, np.pi, size=(n, 1)
+    )
     return np.exp(1j * phase)
 
 
-def _analog(name: str, n: int, n_samples: int, rng: np.random.Generator, params: GeneratorParams) -> np.ndarray:
+def _analog(
+    name: str, n: int, n_samples: int, rng: np.random.Generator, params: GeneratorParams
+) -> np.ndarray:
     tones = audio.speech_music(n, rng, params)
     t = np.arange(n_samples) / params.sample_rate_hz
     if name == "AM-DSB":
-        return np.maximum(1 + params.am_modulation_index * np.tanh(tones.waveform(t)), 0).astype(complex)
+        return np.maximum(1 + params.am_modulation_index * np.tanh(tones.waveform(t)), 0).astype(
+            complex
+        )
     if name == "AM-SSB":
         return params.am_modulation_index * tones.analytic(t)
     emphasised = audio.preemphasis(tones, params.wbfm_tau_s, params.audio_rate_hz)
@@ -286,7 +249,13 @@ MODULATORS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
-def modulate(name: str, n_samples: int, rng: np.random.Generator, params: GeneratorParams | None = None, n_frames: int | None = None) -> np.ndarray:
+def modulate(
+    name: str,
+    n_samples: int,
+    rng: np.random.Generator,
+    params: GeneratorParams | None = None,
+    n_frames: int | None = None,
+) -> np.ndarray:
     """Clean baseband before the channel: (n_samples,) complex, or (n_frames, n_samples) if n_frames is given."""
     params = params or GeneratorParams()
     if name not in MODULATORS:
@@ -297,12 +266,15 @@ def modulate(name: str, n_samples: int, rng: np.random.Generator, params: Genera
 
 # --- the data set -----------------------------------------------------------------------------
 
+
 def block_rng(seed: int, name: str, snr: int) -> np.random.Generator:
     """The generator of one (class, SNR) block: independent of the other blocks requested."""
     return np.random.default_rng([int(seed), zlib.crc32(name.encode()), int(snr) % 2**32])
 
 
-def generate_block(name: str, snr: int, n: int, seed: int, params: GeneratorParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def generate_block(
+    name: str, snr: int, n: int, seed: int, params: GeneratorParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frames (n, L) complex L1-normalised, noiseless channel output, noise) of one (class, SNR) block."""
     rng = block_rng(seed, name, snr)
     length = params.frame_length
@@ -329,10 +301,16 @@ def generate(
     classes, snrs = list(classes), list(snrs)
     unknown = [c for c in classes if c not in MODULATORS]
     if unknown or not classes or len(set(classes)) != len(classes):
-        raise ValueError(f"dataset.classes must be distinct names from {list(CLASSES)}; got {classes} (unknown: {unknown})")
+        raise ValueError(
+            f"dataset.classes must be distinct names from {list(CLASSES)}; got {classes} (unknown: {unknown})"
+        )
     if not snrs or any(isinstance(s, bool) or not float(s).is_integer() for s in snrs):
         raise ValueError(f"dataset.snrs must be a non-empty list of integers (dB); got {snrs}")
-    if isinstance(frames_per_block, bool) or int(frames_per_block) != frames_per_block or frames_per_block < 1:
+    if (
+        isinstance(frames_per_block, bool)
+        or int(frames_per_block) != frames_per_block
+        or frames_per_block < 1
+    ):
         raise ValueError(f"frames_per_block must be a positive integer, got {frames_per_block!r}")
     n, length = int(frames_per_block), params.frame_length
     total = n * len(classes) * len(snrs)

@@ -1,37 +1,45 @@
-"""Architecture registry: config names -> modules with a `build(input_shape, n_classes, **params)`.
+"""Architecture registry: every module of this package but `cost` and `io` is an architecture,
+named by its file and providing `build(input_shape, n_classes, **params)`.
 
-Adding a model is one module here plus a config entry; the rules depend on the module file
-(`module_path`) so editing one architecture re-runs only the models that use it.
+Adding a model is one module here plus a config entry (`models.<name>.arch: <module name>`); the
+rules depend on the module file (`module_path`), so editing one architecture re-runs only the
+models that use it. Listing the modules imports none of them, so checking a config never
+imports TensorFlow.
 """
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from types import ModuleType
 
+_HERE = Path(__file__).parent
+_NOT_ARCHITECTURES = {"__init__", "cost", "io"}
 ARCHITECTURES: dict[str, str] = {
-    "oshea_cnn2": "amrcomp.models.oshea",
-    "tekbiyik": "amrcomp.models.tekbiyik",
+    path.stem: f"amrcomp.models.{path.stem}"
+    for path in sorted(_HERE.glob("*.py"))
+    if path.stem not in _NOT_ARCHITECTURES
 }
-
 INPUT_SHAPE = (2, 128, 1)
 
 
-def _module(arch: str) -> ModuleType:
+def _known(arch: str) -> str:
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)} (add a module to amrcomp/models/)")
-    return importlib.import_module(ARCHITECTURES[arch])
+        raise ValueError(
+            f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)} "
+            "(add a module with a build() to workflow/amrcomp/models/)"
+        )
+    return ARCHITECTURES[arch]
 
 
 def module_path(arch: str) -> str:
     """Source file of an architecture; a rule input, so code changes re-run that model only."""
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
-    rel = ARCHITECTURES[arch].split(".", 1)[1].replace(".", "/") + ".py"
-    return str(Path(__file__).parent.parent / rel)
+    _known(arch)
+    return str(_HERE / f"{arch}.py")
 
 
-def build_model(arch: str, n_classes: int = 11, input_shape: tuple[int, ...] = INPUT_SHAPE, **params):
+def build_model(
+    arch: str, n_classes: int = 11, input_shape: tuple[int, ...] = INPUT_SHAPE, **params
+):
     """Build an uncompiled tf_keras model of the named architecture."""
-    return _module(arch).build(input_shape=tuple(input_shape), n_classes=n_classes, **params)
+    module = importlib.import_module(_known(arch))
+    return module.build(input_shape=tuple(input_shape), n_classes=n_classes, **params)

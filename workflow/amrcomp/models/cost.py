@@ -30,7 +30,11 @@ def layer_costs(model) -> list[dict[str, Any]]:
         kernel, bias = _kernel_and_bias(layer)
         out_shape = tuple(int(d) for d in layer.output_shape[1:])
         macs = 0
-        row: dict[str, Any] = {"layer": layer.name, "type": kind, "output_shape": "x".join(map(str, out_shape))}
+        row: dict[str, Any] = {
+            "layer": layer.name,
+            "type": kind,
+            "output_shape": "x".join(map(str, out_shape)),
+        }
         if kind == "Conv2D":
             kh, kw, cin, cout = kernel.shape
             macs = int(np.prod(out_shape[:-1])) * kh * kw * cin * cout
@@ -48,7 +52,9 @@ def layer_costs(model) -> list[dict[str, Any]]:
         row.update(
             params=params,
             kernel_params=kernel_size,
-            nonzero_params=kernel_nonzero + bias_nonzero + (params - kernel_size - (bias.size if bias is not None else 0)),
+            nonzero_params=kernel_nonzero
+            + bias_nonzero
+            + (params - kernel_size - (bias.size if bias is not None else 0)),
             kernel_sparsity=1.0 - density if kernel_size else 0.0,
             macs=int(macs),
             effective_macs=int(round(macs * density)),
@@ -63,8 +69,11 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
     return {k: int(sum(r[k] for r in rows)) for k in keys}
 
 
-def bit_operations(rows: list[dict[str, Any]], activation_bits: int, weight_bits: int) -> dict[str, float]:
-    """ITU-ML5G-PS-007 cost: MACs x act bits x weight bits and nonzero weights x weight bits, density-discounted."""
+def bit_operations(
+    rows: list[dict[str, Any]], activation_bits: int, weight_bits: int
+) -> dict[str, float]:
+    """ITU-ML5G-PS-007 cost: MACs x act bits x weight bits and nonzero weights x weight bits,
+    density-discounted."""
     bops = 0.0
     memory_bits = 0.0
     for r in rows:

@@ -1,11 +1,18 @@
-"""Model 2: Tekbiyik et al. 2020, four Conv(2x8)+MaxPool(1x2) blocks, 858,123 parameters (Table I)."""
+"""Model 2: Tekbiyik et al. 2020, four Conv(2x8)+MaxPool(1x2) blocks,
+858,123 parameters (Table I)."""
 
 from __future__ import annotations
 
 from amrcomp.tfsetup import keras
 
 
-def build(input_shape: tuple[int, ...] = (2, 128, 1), n_classes: int = 11, dropout: float = 0.5, filters: tuple[int, ...] = (256, 128, 64, 64), dense_units: int = 128):
+def build(
+    input_shape: tuple[int, ...] = (2, 128, 1),
+    n_classes: int = 11,
+    dropout: float = 0.5,
+    filters: tuple[int, ...] = (256, 128, 64, 64),
+    dense_units: int = 128,
+):
     """[Conv(2x8, same) -> MaxPool(1x2) -> Dropout] x 4 -> Dense 128 -> Dense n_classes."""
     layers = keras().layers
     inputs = layers.Input(shape=input_shape, name="iq")

@@ -10,47 +10,18 @@ objects, loadable by every later stage):
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from amrcomp.frames import Split
+from amrcomp.variants import Variant
 
-METHODS = ("magnitude", "m_by_n", "filters")
 M_BY_N = (2, 4)
 
 
-@dataclass(frozen=True)
-class Variant:
-    """A pruned variant: method and target sparsity in percent."""
-
-    method: str
-    sparsity: int
-
-    @property
-    def name(self) -> str:
-        return f"{self.method}-{self.sparsity}"
-
-    @property
-    def fraction(self) -> float:
-        return self.sparsity / 100.0
-
-
-def parse_variant(name: str) -> Variant:
-    """'magnitude-50' -> Variant('magnitude', 50); rejects names the prune stage cannot build."""
-    match = re.fullmatch(r"(magnitude|m_by_n|filters)-(\d+)", name)
-    if not match:
-        raise ValueError(f"pruned variant {name!r} is not '<method>-<sparsity>' with method in {METHODS} (e.g. magnitude-50)")
-    variant = Variant(match.group(1), int(match.group(2)))
-    if not 1 <= variant.sparsity <= 99:
-        raise ValueError(f"pruned variant {name!r}: sparsity must be 1..99 percent (prune.sparsities)")
-    if variant.method == "m_by_n" and variant.sparsity != 50:
-        raise ValueError(f"pruned variant {name!r}: 2:4 sparsity is always 50 %; use m_by_n-50")
-    return variant
-
-
-def finetune_settings(finetune: dict[str, Any], seed: int, beta_1: float = 0.9, beta_2: float = 0.999) -> dict[str, Any]:
-    """Settings for `amrcomp.train.fit`: prune.finetune plus the baseline's seed and Adam betas.
+def finetune_settings(
+    finetune: dict[str, Any], seed: int, beta_1: float = 0.9, beta_2: float = 0.999
+) -> dict[str, Any]:
+    """Settings for `amrcomp.fitting.fit`: prune.finetune plus the baseline's seed and Adam betas.
 
     No learning-rate schedule or early stopping: the paper fine-tunes a fixed number of epochs.
     """
@@ -61,6 +32,9 @@ def finetune_settings(finetune: dict[str, Any], seed: int, beta_1: float = 0.9, 
         "beta_1": float(beta_1),
         "beta_2": float(beta_2),
         "seed": int(seed),
+        "input_scale": None,  # prune_variant passes the baseline's
+        "reduce_lr": None,
+        "early_stopping_patience": 0,
     }
 
 
@@ -95,38 +69,56 @@ def prune_variant(
     The report holds method, target, per-layer rows (achieved sparsity or units kept, or why a
     layer was left alone), cost totals before/after, and the fine-tune history and settings.
     """
+    from amrcomp.fitting import fit
     from amrcomp.models.cost import layer_costs, totals
-    from amrcomp.train import fit
 
     skip = set(skip_layers)
     unknown = skip - {layer.name for layer in model.layers}
     if unknown:
-        raise ValueError(f"prune.skip_layers names layers {sorted(unknown)} that model {model.name!r} does not have; its layers: {[l.name for l in model.layers]}")
+        raise ValueError(
+            f"prune.skip_layers names layers {sorted(unknown)} that model {model.name!r} "
+            f"does not have; its layers: {[layer.name for layer in model.layers]}"
+        )
     before = totals(layer_costs(model))
 
     if input_scale != 1.0:
-        from amrcomp.train import fold_input_scale
+        from amrcomp.fitting import fold_input_scale
 
         model = fresh_copy(model)
         fold_input_scale(model, 1.0 / input_scale)
 
     def tune(net, callbacks=()):
         scaled = {**finetune, "input_scale": input_scale}
-        return fit(net, train, val, n_classes, scaled, log, tag=f"finetune {variant.name}", extra_callbacks=callbacks, fold=False)
+        return fit(
+            net,
+            train,
+            val,
+            n_classes,
+            scaled,
+            log,
+            tag=f"finetune {variant.name}",
+            extra_callbacks=callbacks,
+            fold=False,
+        )
 
     if variant.method == "filters":
         from amrcomp.prune.filters import prune_filters
 
         pruned, rows, result = prune_filters(model, variant.fraction, skip, tune, log)
-        settings: dict[str, Any] = {"criterion": "L1 norm of each filter/unit", "output_layer_kept": True}
+        settings: dict[str, Any] = {
+            "criterion": "L1 norm of each filter/unit",
+            "output_layer_kept": True,
+        }
     else:
         from amrcomp.prune.unstructured import prune_unstructured
 
         m_by_n = M_BY_N if variant.method == "m_by_n" else None
-        pruned, rows, result, settings = prune_unstructured(model, variant.fraction, frequency, skip, m_by_n, tune, log)
+        pruned, rows, result, settings = prune_unstructured(
+            model, variant.fraction, frequency, skip, m_by_n, tune, log
+        )
     pruned = fresh_copy(pruned)
     if input_scale != 1.0:
-        from amrcomp.train import fold_input_scale
+        from amrcomp.fitting import fold_input_scale
 
         fold_input_scale(pruned, input_scale)
     after = totals(layer_costs(pruned))
@@ -139,7 +131,12 @@ def prune_variant(
         "not_pruned": {r["layer"]: r["reason"] for r in rows if not r["pruned"]},
         "totals_before": before,
         "totals_after": after,
-        "settings": {**settings, "skip_layers": sorted(skip), "finetune": finetune, "input_scale": input_scale},
+        "settings": {
+            **settings,
+            "skip_layers": sorted(skip),
+            "finetune": finetune,
+            "input_scale": input_scale,
+        },
         "finetune": result["used"],
         "history": result["history"],
     }

@@ -14,12 +14,19 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from amrcomp.tfsetup import keras
-
 SLICED_TYPES = ("Conv2D", "Dense")
 PASS_THROUGH_TYPES = (
-    "InputLayer", "Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "Activation", "ReLU",
-    "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+    "InputLayer",
+    "Dropout",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "Activation",
+    "ReLU",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
 )
 
 
@@ -44,13 +51,21 @@ def chain(model) -> list:
         except AttributeError:  # a layer used more than once has no single input
             linked = False
         if not linked:
-            raise ValueError(f"filter pruning needs a single-chain model; layer {layer.name!r} does not take exactly {prev.name!r}'s output")
+            raise ValueError(
+                f"filter pruning needs a single-chain model; layer {layer.name!r} "
+                f"does not take exactly {prev.name!r}'s output"
+            )
     if model.outputs[0] is not layers[-1].output or len(model.outputs) != 1:
-        raise ValueError(f"filter pruning needs a single-output model ending in its last layer; {model.name!r} does not")
+        raise ValueError(
+            "filter pruning needs a single-output model ending in its last layer; "
+            f"{model.name!r} does not"
+        )
     return layers
 
 
-def plan(model, fraction: float, skip: Iterable[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def plan(
+    model, fraction: float, skip: Iterable[str]
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """(layer -> kept output indices, layer -> why it keeps all its units) by L1 norm."""
     skip = set(skip)
     sliced = [layer for layer in chain(model) if type(layer).__name__ in SLICED_TYPES]
@@ -102,34 +117,49 @@ def shrink(model, keep: dict[str, np.ndarray]):
             if kept_in is not None:
                 kept_in = _flatten_map(kept_in, tuple(layer.input_shape[1:]))
         elif kind not in PASS_THROUGH_TYPES:
-            raise ValueError(f"filter pruning does not know how to slice layer {layer.name!r} of type {kind}; supported: {SLICED_TYPES + ('Flatten',) + PASS_THROUGH_TYPES}")
+            raise ValueError(
+                f"filter pruning does not know how to slice layer {layer.name!r} of type {kind}; "
+                f"supported: {SLICED_TYPES + ('Flatten',) + PASS_THROUGH_TYPES}"
+            )
         elif layer.get_weights():
-            raise ValueError(f"layer {layer.name!r} ({kind}) has weights; filter pruning cannot slice them")
+            raise ValueError(
+                f"layer {layer.name!r} ({kind}) has weights; filter pruning cannot slice them"
+            )
     return small
 
 
-def layer_rows(model, small, keep: dict[str, np.ndarray], reasons: dict[str, str], fraction: float) -> list[dict[str, Any]]:
+def layer_rows(
+    model, small, keep: dict[str, np.ndarray], reasons: dict[str, str], fraction: float
+) -> list[dict[str, Any]]:
     """Per Conv2D/Dense: units before/after, removed fraction, parameters before/after."""
     rows = []
     for name, kept in keep.items():
         before, after = model.get_layer(name), small.get_layer(name)
         n = int(before.kernel.shape[-1])
-        rows.append({
-            "layer": name,
-            "type": type(before).__name__,
-            "pruned": name not in reasons,
-            "reason": reasons.get(name),
-            "units_before": n,
-            "units_after": int(len(kept)),
-            "target_sparsity": fraction if name not in reasons else 0.0,
-            "achieved_sparsity": 1.0 - len(kept) / n,
-            "params_before": int(before.count_params()),
-            "params_after": int(after.count_params()),
-        })
+        rows.append(
+            {
+                "layer": name,
+                "type": type(before).__name__,
+                "pruned": name not in reasons,
+                "reason": reasons.get(name),
+                "units_before": n,
+                "units_after": int(len(kept)),
+                "target_sparsity": fraction if name not in reasons else 0.0,
+                "achieved_sparsity": 1.0 - len(kept) / n,
+                "params_before": int(before.count_params()),
+                "params_after": int(after.count_params()),
+            }
+        )
     return rows
 
 
-def prune_filters(model, fraction: float, skip: Iterable[str], tune: Callable[..., dict[str, Any]], log: logging.Logger):
+def prune_filters(
+    model,
+    fraction: float,
+    skip: Iterable[str],
+    tune: Callable[..., dict[str, Any]],
+    log: logging.Logger,
+):
     """Remove `fraction` of the filters/units of each layer by L1 norm, rebuild, fine-tune.
 
     Returns (smaller fine-tuned model, layer rows, fine-tune result).
@@ -138,7 +168,13 @@ def prune_filters(model, fraction: float, skip: Iterable[str], tune: Callable[..
     small = shrink(model, keep)
     rows = layer_rows(model, small, keep, reasons, fraction)
     for row in rows:
-        log.info("%s: %d -> %d units%s", row["layer"], row["units_before"], row["units_after"], f" ({row['reason']})" if row["reason"] else "")
+        log.info(
+            "%s: %d -> %d units%s",
+            row["layer"],
+            row["units_before"],
+            row["units_after"],
+            f" ({row['reason']})" if row["reason"] else "",
+        )
     log.info("parameters %d -> %d", model.count_params(), small.count_params())
     result = tune(small)
     return small, rows, result

@@ -29,13 +29,15 @@ def m_by_n_reason(layer, m_by_n: tuple[int, int]) -> str | None:
     cin = int(layer.kernel.shape[-2])
     if cin < m_by_n[1]:
         return (
-            f"input dimension {cin} < {m_by_n[1]}: a {m_by_n[0]}:{m_by_n[1]} group needs {m_by_n[1]} "
-            "consecutive input channels, so no weight could be removed; left dense"
+            f"input dimension {cin} < {m_by_n[1]}: a {m_by_n[0]}:{m_by_n[1]} group needs "
+            f"{m_by_n[1]} consecutive input channels, so no weight could be removed; left dense"
         )
     return None
 
 
-def plan_layers(model, skip: Iterable[str], m_by_n: tuple[int, int] | None) -> dict[str, str | None]:
+def plan_layers(
+    model, skip: Iterable[str], m_by_n: tuple[int, int] | None
+) -> dict[str, str | None]:
     """Prunable layer name -> None (prune it) or the reason it stays dense, in model order."""
     skip = set(skip)
     plan: dict[str, str | None] = {}
@@ -49,22 +51,33 @@ def plan_layers(model, skip: Iterable[str], m_by_n: tuple[int, int] | None) -> d
     return plan
 
 
-def wrap(model, target: float, frequency: int, plan: dict[str, str | None], m_by_n: tuple[int, int] | None):
-    """Clone `model` with prune_low_magnitude wrappers around the planned layers (weights shared)."""
+def wrap(
+    model,
+    target: float,
+    frequency: int,
+    plan: dict[str, str | None],
+    m_by_n: tuple[int, int] | None,
+):
+    """Clone `model` with prune_low_magnitude wrappers around the planned layers
+    (weights shared)."""
     import tensorflow_model_optimization as tfmot
 
     schedule = tfmot.sparsity.keras.ConstantSparsity(target, begin_step=0, frequency=int(frequency))
 
     def clone(layer):
         if layer.name in plan and plan[layer.name] is None:
-            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule, sparsity_m_by_n=m_by_n)
+            return tfmot.sparsity.keras.prune_low_magnitude(
+                layer, pruning_schedule=schedule, sparsity_m_by_n=m_by_n
+            )
         return layer
 
     return keras().models.clone_model(model, clone_function=clone)
 
 
 def wrappers(model) -> list:
-    from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import PruneLowMagnitude
+    from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import (
+        PruneLowMagnitude,
+    )
 
     return [layer for layer in model.layers if isinstance(layer, PruneLowMagnitude)]
 
@@ -101,8 +114,11 @@ def kernel_sparsity(layer) -> float:
     return float(1.0 - np.count_nonzero(kernel) / kernel.size)
 
 
-def layer_rows(model, plan: dict[str, str | None], target: float, m_by_n: tuple[int, int] | None) -> list[dict[str, Any]]:
-    """One row per Conv2D/Dense of the stripped model: pruned or why not, target and achieved sparsity."""
+def layer_rows(
+    model, plan: dict[str, str | None], target: float, m_by_n: tuple[int, int] | None
+) -> list[dict[str, Any]]:
+    """One row per Conv2D/Dense of the stripped model: pruned or why not,
+    target and achieved sparsity."""
     rows = []
     for layer in model.layers:
         if layer.name not in plan:
@@ -120,7 +136,10 @@ def layer_rows(model, plan: dict[str, str | None], target: float, m_by_n: tuple[
         if m_by_n:
             row["m_by_n_pattern"] = m_by_n_holds(kernel, m_by_n)
             if row["pruned"] and kernel.shape[-2] % m_by_n[1]:
-                row["note"] = f"input dimension {kernel.shape[-2]} is not a multiple of {m_by_n[1]}: the last, shorter group of each row stays dense"
+                row["note"] = (
+                    f"input dimension {kernel.shape[-2]} is not a multiple of {m_by_n[1]}: "
+                    "the last, shorter group of each row stays dense"
+                )
         rows.append(row)
     return rows
 
@@ -133,8 +152,9 @@ def check_magnitude(rows: list[dict[str, Any]], target: float) -> None:
         tolerance = max(0.01, 1.0 / row["kernel_params"])
         if abs(row["achieved_sparsity"] - target) > tolerance:
             raise RuntimeError(
-                f"layer {row['layer']}: achieved sparsity {row['achieved_sparsity']:.4f} differs from the target "
-                f"{target:.4f} by more than {tolerance:.4f}; the final pruning mask was not applied"
+                f"layer {row['layer']}: achieved sparsity {row['achieved_sparsity']:.4f} "
+                f"differs from the target {target:.4f} by more than {tolerance:.4f}; "
+                "the final pruning mask was not applied"
             )
 
 
@@ -157,7 +177,9 @@ def prune_unstructured(
     for name, reason in plan.items():
         log.info("%s: %s", name, "pruned" if reason is None else f"not pruned ({reason})")
     if all(reason is not None for reason in plan.values()):
-        raise ValueError(f"no layer of {model.name!r} can be pruned ({plan}); shorten prune.skip_layers")
+        raise ValueError(
+            f"no layer of {model.name!r} can be pruned ({plan}); shorten prune.skip_layers"
+        )
     wrapped = wrap(model, target, frequency, plan, m_by_n)
     apply_masks(wrapped)
     result = tune(wrapped, [tfmot.sparsity.keras.UpdatePruningStep()])
@@ -167,17 +189,26 @@ def prune_unstructured(
     if m_by_n:
         broken = [r["layer"] for r in rows if r["pruned"] and not r["m_by_n_pattern"]]
         if broken:
-            raise RuntimeError(f"layers {broken} do not hold the {m_by_n[0]}:{m_by_n[1]} pattern after fine-tuning")
+            raise RuntimeError(
+                f"layers {broken} do not hold the {m_by_n[0]}:{m_by_n[1]} pattern after fine-tuning"
+            )
     else:
         check_magnitude(rows, target)
     for row in rows:
-        log.info("%s: sparsity %.4f (target %.4f)", row["layer"], row["achieved_sparsity"], row["target_sparsity"])
+        log.info(
+            "%s: sparsity %.4f (target %.4f)",
+            row["layer"],
+            row["achieved_sparsity"],
+            row["target_sparsity"],
+        )
     settings = {
         "tool": f"tensorflow_model_optimization {tfmot.__version__}",
         "schedule": "ConstantSparsity",
         "begin_step": 0,
         "frequency": None if m_by_n else int(frequency),
         "sparsity_m_by_n": list(m_by_n) if m_by_n else None,
-        "masks_applied": "before fine-tuning (step 0), on tfmot's schedule during it, and once after it",
+        "masks_applied": (
+            "before fine-tuning (step 0), on tfmot's schedule during it, and once after it"
+        ),
     }
     return stripped, rows, result, settings

@@ -1,11 +1,11 @@
 """Tables stage: the paper's Tables I-V and the energy tables, rebuilt from this run's records.
 
-- `paper`:   the paper's published numbers (the `paper_*` columns);
-- `schema`:  columns, types and units of every table;
-- `readers`: checked loading of the earlier stages' JSON records;
-- `build`:   one builder per table;
-- `io`:      Parquet/CSV/HTML writing with provenance metadata;
-- `summary`: results/summary.md, headline numbers beside the paper's.
+- `schema`:   columns, types and units of every table;
+- `build`:    Tables I-IV and the helpers every builder shares; `deployment`: Table V;
+              `energy`: the energy tables; all from the earlier stages' records
+              (`amrcomp.records`) and the paper's numbers (`amrcomp.paper`);
+- `registry`: the builder of each table rule, and writing its outputs (`amrcomp.tablefile`);
+- `io`:       provenance kept in each table file (config digest, data set, machine).
 """
 
 TITLES = {

@@ -5,7 +5,13 @@ from __future__ import annotations
 from amrcomp.tfsetup import keras
 
 
-def build(input_shape: tuple[int, ...] = (2, 128, 1), n_classes: int = 11, dropout: float = 0.5, filters: tuple[int, int] = (50, 50), dense_units: int = 256):
+def build(
+    input_shape: tuple[int, ...] = (2, 128, 1),
+    n_classes: int = 11,
+    dropout: float = 0.5,
+    filters: tuple[int, int] = (50, 50),
+    dense_units: int = 256,
+):
     """Conv(1x8, same) -> Conv(2x8, valid) -> Dense 256 -> Dense n_classes, dropout after each."""
     layers = keras().layers
     inputs = layers.Input(shape=input_shape, name="iq")

@@ -1,8 +1,9 @@
 """The paper's published numbers, keyed by its model labels ("Model 1", "Model 2").
 
 Only values printed in the paper live here (Tables I-V and the energy figures of Sec. III-D);
-every comparison column of the result tables (`paper_*`) is filled from this module, so a
-model whose config entry has no `paper_name` gets empty paper columns instead of guesses.
+every comparison column of the result tables (`paper_*`) and every paper number the summary
+quotes comes from this module, so a model whose config entry has no `paper_name` gets empty
+paper columns instead of guesses.
 """
 
 from __future__ import annotations
@@ -72,8 +73,16 @@ TABLE5_MFLOPS = {"Model 1": 6.5, "Model 2": 78.86}
 TABLE5_SPARSITY_PCT = 50
 # dtype -> (accuracy %, size MB, throughput samples/s)
 TABLE5: dict[str, dict[str, tuple[float, float, float]]] = {
-    "Model 1": {"fp32": (55.8636, 3.43, 89966), "fp16": (55.8614, 1.89, 91264), "int8": (55.8386, 0.84, 91578)},
-    "Model 2": {"fp32": (56.0568, 1.87, 24829), "fp16": (56.0386, 1.04, 59844), "int8": (55.9341, 0.49, 61247)},
+    "Model 1": {
+        "fp32": (55.8636, 3.43, 89966),
+        "fp16": (55.8614, 1.89, 91264),
+        "int8": (55.8386, 0.84, 91578),
+    },
+    "Model 2": {
+        "fp32": (56.0568, 1.87, 24829),
+        "fp16": (56.0386, 1.04, 59844),
+        "int8": (55.9341, 0.49, 61247),
+    },
 }
 
 # Sec. III-A: baseline test accuracy averaged over all SNRs (RML2016.10a).

@@ -1,7 +1,7 @@
-"""Read the JSON records of the earlier stages and check they hold what the tables use.
+"""Read the JSON records of the earlier stages and check they hold what tables and figures use.
 
 Each reader names the file and the missing or malformed field, so a stale or foreign
-artifact fails the table rule with a message saying which file to rebuild.
+artifact fails the table or figure rule with a message saying which file to rebuild.
 """
 
 from __future__ import annotations
@@ -11,23 +11,98 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
-EVAL_KEYS = ("model", "variant", "dtype", "accuracy_pct", "accuracy_per_snr", "confusion", "size_bytes", "size_zip_bytes")
+EVAL_KEYS = (
+    "model",
+    "variant",
+    "dtype",
+    "accuracy_pct",
+    "accuracy_per_snr",
+    "confusion",
+    "size_bytes",
+    "size_zip_bytes",
+)
 KERAS_EVAL_KEYS = (*EVAL_KEYS, "layers", "totals")
-LAYER_KEYS = ("layer", "type", "units", "kernel", "output_shape", "params", "kernel_params", "nonzero_params", "kernel_sparsity", "macs", "effective_macs")
-TRAIN_KEYS = ("model", "optimizer", "learning_rate", "beta_1", "beta_2", "loss", "batch_size", "epochs_max", "epochs_run", "best_epoch")
-ENERGY_KEYS = ("model", "variant", "dtype", "accumulator", "energy_uj", "sparsity_aware_energy_uj", "bit_operations", "weight_memory_bits", "weight_bits", "activation_bits", "layers")
-ENERGY_LAYER_KEYS = ("layer", "type", "inputs_pj", "outputs_pj", "parameters_pj", "mac_pj", "counted", "total_pj", "density", "sparsity_aware_pj")
-BENCH_KEYS = ("model", "variant", "dtype", "backend", "status", "message", "machine", "size_bytes", "size_zip_bytes")
+LAYER_KEYS = (
+    "layer",
+    "type",
+    "units",
+    "kernel",
+    "output_shape",
+    "params",
+    "kernel_params",
+    "nonzero_params",
+    "kernel_sparsity",
+    "macs",
+    "effective_macs",
+)
+TRAIN_KEYS = (
+    "model",
+    "optimizer",
+    "learning_rate",
+    "beta_1",
+    "beta_2",
+    "loss",
+    "batch_size",
+    "epochs_max",
+    "epochs_run",
+    "best_epoch",
+)
+ENERGY_KEYS = (
+    "model",
+    "variant",
+    "dtype",
+    "accumulator",
+    "energy_uj",
+    "sparsity_aware_energy_uj",
+    "bit_operations",
+    "weight_memory_bits",
+    "weight_bits",
+    "activation_bits",
+    "layers",
+)
+ENERGY_LAYER_KEYS = (
+    "layer",
+    "type",
+    "inputs_pj",
+    "outputs_pj",
+    "parameters_pj",
+    "mac_pj",
+    "counted",
+    "total_pj",
+    "density",
+    "sparsity_aware_pj",
+)
+BENCH_KEYS = (
+    "model",
+    "variant",
+    "dtype",
+    "backend",
+    "status",
+    "message",
+    "machine",
+    "size_bytes",
+    "size_zip_bytes",
+)
 BENCH_OK_KEYS = ("throughput_fps", "latency_ms", "accuracy_pct")
 BENCH_STATUSES = ("ok", "unsupported")
 
+MB = 1e6  # sizes are reported in MB of 10^6 bytes
+
+
+def sizes_mb(record: dict[str, Any]) -> dict[str, float]:
+    """A record's file size raw and zip-compressed, in MB: the one place sizes are converted."""
+    return {"size_mb": record["size_bytes"] / MB, "size_zip_mb": record["size_zip_bytes"] / MB}
+
 
 class RecordError(ValueError):
-    """An input record that lacks or misstates something a table needs."""
+    """An input record that lacks or misstates something a table or figure needs."""
 
 
 def _fail(path: str | Path, problem: str) -> RecordError:
-    return RecordError(f"{path}: {problem}; delete the file and re-run the rule that makes it (snakemake --forcerun <rule> {path})")
+    return RecordError(
+        f"{path}: {problem}; delete the file and re-run the rule that makes it "
+        f"(snakemake --forcerun <rule> {path})"
+    )
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -43,7 +118,9 @@ def load(path: str | Path) -> dict[str, Any]:
     return record
 
 
-def require(record: dict[str, Any], keys: Iterable[str], path: str | Path, what: str = "record") -> None:
+def require(
+    record: dict[str, Any], keys: Iterable[str], path: str | Path, what: str = "record"
+) -> None:
     missing = [k for k in keys if k not in record]
     if missing:
         raise _fail(path, f"{what} lacks {missing} (has {sorted(record)})")
@@ -102,7 +179,10 @@ def bench(path: str | Path) -> dict[str, Any]:
     if record["status"] == "ok":
         require(record, BENCH_OK_KEYS, path)
         if not isinstance(record["throughput_fps"], dict) or not record["throughput_fps"]:
-            raise _fail(path, f"throughput_fps must map batch size -> frames/s, got {record['throughput_fps']!r}")
+            raise _fail(
+                path,
+                f"throughput_fps must map batch size -> frames/s, got {record['throughput_fps']!r}",
+            )
         for batch, fps in record["throughput_fps"].items():
             _number(fps, path, f"throughput_fps[{batch}]")
         _number(record["accuracy_pct"], path, "accuracy_pct")

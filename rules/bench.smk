@@ -1,0 +1,54 @@
+# Deployment benchmarks (Table V): accuracy, throughput and latency of each deployed file on
+# ONNX Runtime (CPU), LiteRT (the quantize stage's .tflite) and TensorRT (GPU; its availability
+# is checked at the start of a run), and the TensorRT engines those runs load.
+
+
+rule trt_build:
+    input:
+        onnx="results/onnx/{model}/{variant}-{dtype}.onnx",
+    output:
+        plan="results/trt/{model}/{variant}-{dtype}.plan",
+        info="results/trt/{model}/{variant}-{dtype}.build.json",
+    log:
+        "results/logs/trt/{model}/{variant}-{dtype}.log",
+    benchmark:
+        "results/benchmarks/trt/{model}/{variant}-{dtype}.tsv"
+    wildcard_constraints:
+        dtype=variants.alternatives(variants.DEPLOY_DTYPES),
+    conda:
+        "../envs/gpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=1,
+    params:
+        settings=tensorrt_settings(config),
+    script:
+        "../workflow/scripts/bench.py"
+
+
+rule benchmark:
+    input:
+        unpack(bench_inputs),
+    output:
+        "results/bench/{backend}/{model}/{variant}-{dtype}.json",
+    log:
+        "results/logs/bench/{backend}/{model}/{variant}-{dtype}.log",
+    benchmark:
+        "results/benchmarks/bench/{backend}/{model}/{variant}-{dtype}.tsv"
+    conda:
+        "../envs/amrcomp.yaml"
+    # All cores and an exclusive slot: nothing else runs while a benchmark is timing.
+    threads: workflow.cores
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        benchmark_slot=1,
+        gpu=lambda wildcards: int(wildcards.backend == "tensorrt"),
+    params:
+        settings=bench_settings(config),
+        data_dir=data_dir_of_inputs,
+        device=tensorrt_settings(config)["device"],
+    script:
+        "../workflow/scripts/bench.py"

@@ -1,0 +1,43 @@
+# ONNX exports of each (model, variant), each checked against its Keras model on the test split
+# before it is renamed into place: fp32 from Keras, fp16 and QDQ int8 from that fp32 file.
+
+
+rule export_onnx:
+    input:
+        model=keras_model,
+        test=split_files("test"),
+        manifest=DATA_MANIFEST,
+    output:
+        onnx="results/onnx/{model}/{variant}-{dtype}.onnx",
+        check="results/onnx/{model}/{variant}-{dtype}.check.json",
+    log:
+        "results/logs/onnx/{model}/{variant}-{dtype}.log",
+    benchmark:
+        "results/benchmarks/onnx/{model}/{variant}-{dtype}.tsv"
+    wildcard_constraints:
+        dtype="fp32",
+    conda:
+        "../envs/amrcomp.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        data_dir=data_dir_of_inputs,
+        settings=export_settings(config),
+    script:
+        "../workflow/scripts/export.py"
+
+
+# fp16 and int8 read the fp32 export (int8 also calibrates on training frames): more memory.
+use rule export_onnx as convert_onnx with:
+    input:
+        unpack(onnx_conversion_inputs),
+    wildcard_constraints:
+        dtype="fp16|int8",
+    resources:
+        mem_mb=6000,
+        runtime=60,
+    params:
+        calibration=onnx_calibration(config),
+        int8_scheme=int8_scheme(config),

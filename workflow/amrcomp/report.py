@@ -1,0 +1,276 @@
+"""Report stage: results/summary.md, the headline numbers of this run beside the paper's.
+
+Built from the written tables only (never from the raw records), so the summary cannot
+disagree with them. The same sections render as Markdown and as HTML (for the report).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from amrcomp import paper
+from amrcomp.tablefile import fmt, read_table
+
+
+@dataclass
+class Section:
+    """One heading of the summary: its sentences and an optional table, in either format."""
+
+    title: str
+    text: list[str] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+
+
+def read_tables(
+    paths: Iterable[str | Path],
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, Any]]]:
+    """Tables and their metadata keyed by file stem (table1, ...): the names `sections` expects."""
+    tables, metas = {}, {}
+    for path in paths:
+        name = Path(path).stem
+        tables[name], metas[name] = read_table(path)
+    return tables, metas
+
+
+def _ratio(ours: Any, theirs: Any) -> Any:
+    """ours / theirs, or None when either is missing (an empty cell, not a misleading 0 or inf)."""
+    if pd.isna(ours) or pd.isna(theirs) or not theirs:
+        return None
+    return float(ours) / float(theirs)
+
+
+def _paper_rows(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["paper_model"].notna()]
+
+
+def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Section]:
+    """The summary's sections from the tables (keyed table1..table5, table_energy)."""
+    out = []
+    dataset = meta.get("dataset", {})
+    intro = [
+        f"Data set `{dataset.get('name')}` (source {dataset.get('source')}, "
+        f"content sha256 `{str(dataset.get('content_hash'))[:16]}`), "
+        f"config sha256 `{str(meta.get('config_sha256'))[:16]}`.",
+        "Columns `paper_*` are the paper's published numbers (RML2016.10a, NVIDIA T4); they are "
+        "compared where the config maps a model to the paper's label (`paper_name`).",
+    ]
+    if dataset.get("source") == "synthetic":
+        intro.append(
+            "The data are the embedded synthetic RML2016.10a-like generator's, not the real "
+            "recordings: accuracies are not expected to match the paper; parameter counts, MACs, "
+            "sizes and energy are."
+        )
+    out.append(Section("Run", intro))
+
+    t1, t3 = tables["table1"], tables["table3"]
+    totals = t1[t1["layer"] == "total"].set_index("model")
+    base = t3[t3["variant"] == "baseline"].set_index("model")
+    rows = []
+    for model, row in totals.iterrows():
+        label = row["paper_model"]
+        rows.append(
+            {
+                "model": model,
+                "paper model": label,
+                "parameters": row["params"],
+                "paper parameters": row["paper_params"],
+                "MACs": row["macs"],
+                "accuracy %": base.loc[model, "accuracy_pct"] if model in base.index else None,
+                "paper accuracy %": paper.BASELINE_ACCURACY_PCT.get(label)
+                if not pd.isna(label)
+                else None,
+            }
+        )
+    matches = [
+        r["model"]
+        for r in rows
+        if not pd.isna(r["paper parameters"]) and r["parameters"] == r["paper parameters"]
+    ]
+    out.append(
+        Section(
+            "Baselines (Table I, Sec. III-A)",
+            [f"Parameter counts equal to the paper's: {', '.join(matches) or 'none'}."],
+            pd.DataFrame(rows),
+        )
+    )
+
+    mag = _paper_rows(t3[t3["pruning_method"] == "magnitude"])
+    out.append(
+        Section(
+            "Magnitude pruning (Table III)",
+            [
+                "Paper #Parameters compared with our nonzero parameters; accuracy drop is "
+                "relative to our baseline."
+            ],
+            mag[
+                [
+                    "model",
+                    "sparsity_pct",
+                    "accuracy_pct",
+                    "paper_accuracy_pct",
+                    "accuracy_drop_pp",
+                    "nonzero_params",
+                    "paper_nonzero_params",
+                    "size_zip_mb",
+                ]
+            ].reset_index(drop=True),
+        )
+    )
+    best = (
+        t3[(t3["variant"] != "baseline") & (t3["accuracy_drop_pp"] <= 1.0)]
+        .sort_values("achieved_sparsity_pct", ascending=False)
+        .groupby("model", sort=False)
+        .head(1)
+    )
+    if len(best):
+        out.append(
+            Section(
+                "Sparsest variant within the paper's 1 pp accuracy tolerance",
+                [],
+                best[
+                    [
+                        "model",
+                        "variant",
+                        "achieved_sparsity_pct",
+                        "accuracy_pct",
+                        "accuracy_drop_pp",
+                        "size_zip_mb",
+                    ]
+                ].reset_index(drop=True),
+            )
+        )
+
+    t4 = _paper_rows(tables["table4"][tables["table4"]["variant"] == "baseline"])
+    out.append(
+        Section(
+            "TFLite quantisation of the baselines (Table IV)",
+            ["The paper's INT8 column is dynamic-range quantisation (our `dynamic`)."],
+            t4[
+                [
+                    "model",
+                    "dtype",
+                    "paper_dtype",
+                    "accuracy_pct",
+                    "paper_accuracy_pct",
+                    "size_mb",
+                    "paper_size_mb",
+                ]
+            ].reset_index(drop=True),
+        )
+    )
+
+    te = tables["table_energy"]
+    energy = te[te["variant"] == "baseline"].assign(
+        ratio=lambda d: [_ratio(a, b) for a, b in zip(d["energy_uj"], d["paper_energy_uj"])]
+    )
+    savings = (
+        te[te["variant"] == "baseline"].groupby("dtype", sort=False)["saving_vs_fp32_x"].mean()
+    )
+    saving_text = ", ".join(
+        f"{d} {v:.2f}x" for d, v in savings.items() if d != "fp32" and not pd.isna(v)
+    )
+    out.append(
+        Section(
+            "Energy per inference (Sec. III-D)",
+            [
+                f"Mean saving over fp32 across models: {saving_text or 'n/a'} "
+                "(paper: fp16 2.63x, int8 6.01x)."
+            ],
+            energy[
+                [
+                    "model",
+                    "dtype",
+                    "accumulator",
+                    "energy_uj",
+                    "paper_energy_uj",
+                    "ratio",
+                    "sparsity_aware_energy_uj",
+                ]
+            ]
+            .rename(columns={"ratio": "ours / paper"})
+            .reset_index(drop=True),
+        )
+    )
+
+    t5 = tables["table5"]
+    cols = [
+        "model",
+        "variant",
+        "dtype",
+        "backend",
+        "status",
+        "accuracy_pct",
+        "paper_accuracy_pct",
+        "size_zip_mb",
+        "paper_size_mb",
+        "throughput_fps",
+        "paper_throughput_fps",
+        "mflops_dense",
+        "paper_mflops",
+        "device",
+    ]
+    unsupported = t5[t5["status"] != "ok"]
+    text = [
+        f"Throughput at batch {int(t5['batch_size'].iloc[0]) if len(t5) else '?'} on this "
+        f"machine vs the paper's {paper.TABLE5_DEVICE} at batch {paper.TABLE5_BATCH_SIZE}."
+    ]
+    if len(unsupported):
+        text.append(
+            "Unsupported: "
+            + "; ".join(
+                f"{r.model} {r.variant} {r.dtype} on {r.backend} ({r.note})"
+                for r in unsupported.itertuples()
+            )
+        )
+    out.append(Section("Deployment (Table V)", text, t5[cols].reset_index(drop=True)))
+    return out
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    """A GitHub Markdown table; '|' inside a cell would split it, so it becomes '/'."""
+    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = [
+        "| " + " | ".join(fmt(v).replace("|", "/") for v in row) + " |"
+        for row in df.itertuples(index=False)
+    ]
+    return "\n".join([head, rule, *body])
+
+
+def markdown(secs: list[Section]) -> str:
+    """results/summary.md: readable in a terminal and rendered by any Git host."""
+    parts = ["# Results summary", ""]
+    for sec in secs:
+        parts += [f"## {sec.title}", ""]
+        parts += [*(t for t in sec.text), ""] if sec.text else []
+        if sec.table is not None:
+            parts += [_md_table(sec.table) if len(sec.table) else "_no rows_", ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def to_html(secs: list[Section]) -> str:
+    """The same sections as a standalone page: the Snakemake report shows HTML, not Markdown."""
+    parts = [
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Results summary</title>'
+        "<style>body{font-family:system-ui,sans-serif;margin:1rem}"
+        "table{border-collapse:collapse;font-size:0.8rem}"
+        "th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
+        "</style></head><body><h1>Results summary</h1>"
+    ]
+    for sec in secs:
+        parts.append(f"<h2>{html.escape(sec.title)}</h2>")
+        parts += [f"<p>{html.escape(t).replace('`', '')}</p>" for t in sec.text]
+        if sec.table is not None and len(sec.table):
+            head = "".join(f"<th>{html.escape(str(c))}</th>" for c in sec.table.columns)
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>"
+                for row in sec.table.itertuples(index=False)
+            )
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,38 @@
+"""Rules `trt_build` (a TensorRT engine from one ONNX file) and `benchmark` (accuracy, throughput
+and latency of one deployed file on one backend); the work is in amrcomp.bench."""
+
+import logging
+
+from amrcomp import dispatch
+from amrcomp.atomic import write_json
+from amrcomp.logs import logged
+
+wc, inputs, params = snakemake.wildcards, snakemake.input, snakemake.params
+labels = dict(wc.items())  # model, variant, dtype (and backend for `benchmark`)
+
+
+def trt_build(log: logging.Logger) -> None:
+    from amrcomp.bench.tensorrt import build_plan
+
+    build = build_plan(inputs.onnx, snakemake.output.plan, params.settings, log)
+    write_json(snakemake.output.info, {**labels, **build})
+
+
+def benchmark(log: logging.Logger) -> None:
+    from amrcomp.bench import benchmark_file
+
+    record = benchmark_file(
+        inputs.deployed,
+        params.data_dir,
+        params.settings,
+        params.device,
+        labels,
+        inputs.get("build"),
+        log,
+    )
+    write_json(snakemake.output[0], record)
+
+
+RULES = {"trt_build": trt_build, "benchmark": benchmark}
+with logged(snakemake.log[0], f"{snakemake.rule} {' '.join(labels.values())}") as log:
+    dispatch.entry(RULES, snakemake.rule, "workflow/scripts/bench.py")(log)
