@@ -1,6 +1,8 @@
-"""Speed of the synthetic RadioML 2016.10a generator at the paper's size (11 classes x 20 SNRs x 1000 frames).
+"""Speed of the synthetic RadioML 2016.10a generator at the paper's size
+(11 classes x 20 SNRs x 1000 frames).
 
     .venv/bin/python benchmarks/bench_generator.py [--frames-per-block N] [--seed S]
+                                                   [--snr-definition per_frame|original]
 
 Prints wall time and frames/s, plus a per-SNR sanity line (realised SNR before normalisation,
 L1 norm of the frames) so a speed-up that breaks the output is noticed.
@@ -13,19 +15,26 @@ import time
 
 import numpy as np
 
-from amrcomp.data.synthetic import CLASSES, SNRS, generate
+from amrcomp.data.params import SNR_DEFINITIONS
+from amrcomp.data.synthetic import CLASSES, SNRS, GeneratorParams, generate
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames-per-block", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2016)
+    parser.add_argument("--snr-definition", choices=SNR_DEFINITIONS, default="per_frame")
     args = parser.parse_args()
+    params = GeneratorParams(snr_definition=args.snr_definition)
     start = time.perf_counter()
-    x, labels, snr, realised = generate(args.frames_per_block, args.seed, return_realised_snr=True)
+    x, labels, snr, realised = generate(
+        args.frames_per_block, args.seed, params, return_realised_snr=True
+    )
     wall = time.perf_counter() - start
     print(
-        f"generated {len(labels):,} frames ({len(CLASSES)} classes x {len(SNRS)} SNRs x {args.frames_per_block}) of shape {x.shape[1:]}"
+        f"generated {len(labels):,} frames "
+        f"({len(CLASSES)} classes x {len(SNRS)} SNRs x {args.frames_per_block}) "
+        f"of shape {x.shape[1:]}"
     )
     print(f"wall time {wall:.2f} s, {len(labels) / wall:,.0f} frames/s")
     l1_error = np.abs(

@@ -31,6 +31,10 @@ rule trt_build:
 rule benchmark:
     input:
         unpack(bench_inputs),
+        # LiteRT measures the precision its float models ran in against the fp16 ONNX export.
+        fp16_reference=lambda w: (
+            f"results/onnx/{w.model}/{w.variant}-fp16.onnx" if w.backend == "litert" else []
+        ),
     output:
         "results/bench/{backend}/{model}/{variant}-{dtype}.json",
     log:

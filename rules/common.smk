@@ -73,12 +73,15 @@ KERAS_EVALS = per_variant(KERAS_EVAL)
 TFLITE_EVALS = per_variant(TFLITE_EVAL, dtype=TFLITE_DTYPES)
 TABLE4_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE4_VARIANTS)
 TABLE4_TFLITE_EVALS = per_variant(TFLITE_EVAL, TABLE4_VARIANTS, dtype=TFLITE_DTYPES)
+PRUNE_SUMMARIES = per_variant(PRUNE_SUMMARY, PRUNED_VARIANTS)  # Table III: budgets, removals
 TABLE5_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE5_VARIANTS)
 TABLE5_PRUNED = [v for v in TABLE5_VARIANTS if v in PRUNED_VARIANTS]
 TABLE5_PRUNE_SUMMARIES = per_variant(PRUNE_SUMMARY, TABLE5_PRUNED)  # parameters before pruning
 BENCHMARKS = per_variant(BENCH, TABLE5_VARIANTS, backend=BACKENDS, dtype=DEPLOY_DTYPES)
 ENERGY_ESTIMATES = per_variant(ENERGY, dtype=ENERGY_DTYPES)
 ENERGY_TFLITE_EVALS = per_variant(TFLITE_EVAL, dtype=energy_tflite_dtypes(config))
+# int8 TFLite conversions calibrate on training frames; without int8 no frames are read.
+TFLITE_CALIBRATION_DATA = split_files("train") if tflite_calibration(config) else []
 
 
 def of_model(pattern, variant_list=VARIANTS, **more):
@@ -106,10 +109,6 @@ def bench_inputs(wildcards):
     if wildcards.backend == "tensorrt":
         inputs["build"] = f"results/trt/{stem}.build.json"
     return inputs
-
-
-# int8 TFLite conversions calibrate on training frames; without int8 no frames are read.
-TFLITE_CALIBRATION_DATA = split_files("train") if tflite_calibration(config) else []
 
 
 def table_outputs(name, label):

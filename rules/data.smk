@@ -1,4 +1,7 @@
 rule data:
+    input:
+        # a real data file is an input: replacing it rebuilds the splits (and all after them)
+        source=[] if config["dataset"]["source"] == "synthetic" else config["dataset"]["path"],
     output:
         DATA_FILES,
     log:

@@ -39,6 +39,7 @@ use rule table1 as table2 with:
 use rule table1 as table3 with:
     input:
         evals=KERAS_EVALS,
+        prune=PRUNE_SUMMARIES,
         manifest=DATA_MANIFEST,
     output:
         **table_outputs("table3", "Table III"),

@@ -244,8 +244,11 @@ def test_int8_runs_and_mostly_agrees(exported, keras_predict, frames):
         assert figures["max_abs_diff"] > 0  # quantised: not bit-identical
 
 
-def test_check_export_records_unverified_when_ort_refuses(tmp_path, keras_predict, frames):
-    """A dtype ORT's CPU provider cannot run is recorded as unverified (fp16/int8), never passed."""
+def test_check_export_of_a_file_ort_refuses_runs_on_the_reference_evaluator(
+    tmp_path, keras_predict, frames
+):
+    """A dtype ORT's CPU provider cannot run is checked on onnx's reference evaluator (fp16/int8)
+    and fails like any other export that does not reproduce Keras; fp32 must run on ORT."""
     from onnx import helper
 
     node = helper.make_node("Conv", ["x", "w"], ["y"])
@@ -258,9 +261,8 @@ def test_check_export_records_unverified_when_ort_refuses(tmp_path, keras_predic
     )
     path = tmp_path / "double.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    record = export.check_export(keras_predict, path, "fp16", frames, 0.95, 1)
-    assert record["status"] == "unverified" and record["passed"] is None
-    assert "NOT_IMPLEMENTED" in record["message"]
+    with pytest.raises(export.ExportCheckFailed, match="ONNX Runtime refused it .*NOT_IMPLEMENTED"):
+        export.check_export(keras_predict, path, "fp16", frames, 0.95, 1)
     from amrcomp.runtimes import BackendUnsupported
 
     with pytest.raises(BackendUnsupported):

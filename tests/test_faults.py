@@ -367,6 +367,25 @@ def test_good_rml_file_builds(tmp_path):
     assert len(list((tmp_path / "out").glob("*.npy"))) == 9
 
 
+@pytest.mark.e2e
+def test_replacing_the_real_data_file_rebuilds_the_splits(tmp_path):
+    """dataset.path is an input of the data rule: a new file is noticed, not silently ignored."""
+    path = tmp_path / "RML2016.10a_dict.pkl"
+    path.write_bytes(pickle.dumps(rml_dict(), protocol=2))
+    real = {"name": "real", "source": "rml2016.10a", "path": str(path)}
+    override = write_yaml(tmp_path / "real.yaml", {"dataset": real})
+    target = "results/data/real/manifest.json"
+    snakemake(tmp_path / "w", target, configfiles=(TINY, override))
+    assert (
+        "Nothing to be done"
+        in snakemake(tmp_path / "w", "-n", target, configfiles=(TINY, override)).stdout
+    )
+    time.sleep(1.1)  # a visibly newer modification time
+    path.write_bytes(pickle.dumps(rml_dict(seed=1), protocol=2))
+    plan = snakemake(tmp_path / "w", "-n", target, configfiles=(TINY, override))
+    assert re.search(r"^data\s+1$", plan.stdout, re.M), plan.stdout[-2000:]
+
+
 @pytest.mark.parametrize("case", list(BAD_DATA))
 def test_bad_data_is_refused_before_anything_is_written(tmp_path, case):
     from amrcomp.data import build_dataset

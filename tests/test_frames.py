@@ -135,3 +135,17 @@ def test_subset_is_seeded_sorted_and_bounded():
     assert np.array_equal(a.x[:, 0, 0], a.labels * 4)  # rows stay together
     assert not np.array_equal(a.labels, split.subset(4, seed=2).labels)
     assert split.subset(None, 0) is split and split.subset(50, 0) is split
+
+
+def test_synthetic_manifest_records_how_its_frames_were_made(tmp_path):
+    """A data set's manifest carries every generator parameter and the SNR definition in use."""
+    from amrcomp.data import build_dataset
+    from amrcomp.settings import load_config
+
+    dataset = load_config(check=False)["dataset"]
+    synthetic = {**dataset["synthetic"], "snr_definition": "original"}
+    small = {**dataset, "frames_per_block": 10, "classes": ["BPSK", "AM-SSB"], "snrs": [0, 18]}
+    manifest = build_dataset({**small, "synthetic": synthetic}, tmp_path)
+    assert manifest["generator"] == synthetic
+    assert "snr_definition original" in manifest["snr_definition"]
+    assert frames_io.read_manifest(tmp_path) == manifest

@@ -243,7 +243,7 @@ def test_bad_variant_names(name):
 
 
 def _pruned_targets(config: dict) -> list[str]:
-    from amrcomp.settings import pruned_variants
+    from amrcomp.variants import pruned_variants
 
     return [
         f"results/models/{m}/pruned-{v}.keras"

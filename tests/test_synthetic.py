@@ -1,4 +1,5 @@
-"""The synthetic RadioML 2016.10a generator: format, determinism, SNR calibration and the physics of each class."""
+"""The synthetic RadioML 2016.10a generator: format, determinism, SNR calibration and the
+physics of each class."""
 
 from __future__ import annotations
 
@@ -71,12 +72,74 @@ def test_block_does_not_depend_on_other_blocks_requested():
 
 
 def test_realised_snr_matches_definition(small):
-    _, _, snr, realised = small
+    """per_frame: a digital frame's realised SNR is its label (analog ones follow their audio)."""
+    _, labels, snr, realised = small
+    digital = ~np.isin(labels, [CLASSES.index(name) for name in synthetic.ANALOG])
     for s in SNRS:
-        assert abs(realised[snr == s].mean() - s) < 0.5, (
-            f"SNR {s}: realised {realised[snr == s].mean():.2f} dB"
-        )
+        r = realised[digital & (snr == s)]
+        assert abs(r.mean() - s) < 0.5, f"SNR {s}: realised {r.mean():.2f} dB"
     assert "10^(s/10)" in synthetic.snr_definition()
+
+
+REPORT_SNRS = (-10, 0, 10, 18)
+
+
+def _realised_by_class(params: GeneratorParams) -> np.ndarray:
+    """Mean realised SNR (dB), (class, label in REPORT_SNRS): benchmarks/bench_snr.py's figures."""
+    _, labels, snr, realised = generate(40, 5, params, snrs=REPORT_SNRS, return_realised_snr=True)
+    blocks = [[(labels == ci) & (snr == s) for s in REPORT_SNRS] for ci in range(len(CLASSES))]
+    return np.array([[realised[block].mean() for block in row] for row in blocks])
+
+
+def test_realised_snr_per_class_under_both_definitions():
+    per_frame = _realised_by_class(GeneratorParams())
+    digital = [i for i, name in enumerate(CLASSES) if name not in synthetic.ANALOG]
+    labels = np.tile(REPORT_SNRS, (len(digital), 1))
+    np.testing.assert_allclose(per_frame[digital], labels, atol=0.5)
+    original = _realised_by_class(GeneratorParams(snr_definition="original"))
+    assert np.ptp(original, axis=0).max() >= 5, f"classes should differ, got {original.round(1)}"
+    assert np.all(np.diff(original, axis=1) > 0), f"lower label, lower SNR: {original.round(1)}"
+
+
+def test_original_definition_uses_the_original_levels():
+    """At label 0 the noise amplitude is 1, so with the channel off the realised SNR is the
+    modulator's output power at GNU Radio's level: unit for all but AM-SSB (the audio's)."""
+    params = GeneratorParams(
+        snr_definition="original",
+        channel=False,
+        audio_silence_prob=0.0,
+        audio_music_prob=0.0,
+        audio_level_std_db=0.0,
+    )
+    classes = ("BPSK", "QAM64", "GFSK", "CPFSK", "WBFM", "AM-DSB", "AM-SSB")
+    _, labels, _, realised = generate(200, 4, params, classes, (0,), return_realised_snr=True)
+    power = {c: np.mean(10 ** (realised[labels == i] / 10)) for i, c in enumerate(classes)}
+    power_db = {c: 10 * np.log10(v) for c, v in power.items()}
+    for name in classes[:-1]:
+        assert abs(power_db[name]) < 0.5, f"{name}: {power_db[name]:.2f} dB"
+    ssb = 10 * np.log10(2 * params.audio_rms**2)
+    assert abs(power_db["AM-SSB"] - ssb) < 1.0, f"AM-SSB {power_db['AM-SSB']:.2f} dB, not {ssb:.2f}"
+    assert "10^(-s/10)" in synthetic.snr_definition(params)
+
+
+@pytest.mark.parametrize("definition", ["per_frame", "original"])
+def test_paused_audio_keeps_its_noise(definition):
+    """A pause lowers the audio, not the noise. A paused AM-SSB frame at 18 dB is mostly noise, as
+    in the original (not a clean frame after normalisation); a paused AM-DSB or WBFM frame is a
+    bare carrier, as strong against the noise as a modulated one (channel off: no fading spread)."""
+
+    def realised(name: str, channel: bool) -> np.ndarray:
+        params = GeneratorParams(
+            snr_definition=definition, channel=channel, audio_silence_prob=1.0, audio_music_prob=0.0
+        )
+        return generate(100, 12, params, (name,), (18,), return_realised_snr=True)[3]
+
+    paused = realised("AM-SSB", channel=True)
+    assert paused.mean() < 18 - 30, f"mean {paused.mean():.1f} dB"
+    assert paused.max() < 18 - 10, f"max {paused.max():.1f} dB"
+    unit_power = 18 if definition == "per_frame" else 36  # noise power 10^(-2s/10) in the original
+    for name in ("AM-DSB", "WBFM"):
+        assert abs(realised(name, channel=False).mean() - unit_power) < 1.0, name
 
 
 def test_awgn_power_and_realised_snr_helper():
@@ -299,6 +362,11 @@ def test_params_defaults_and_from_dict():
         GeneratorParams.from_dict({"delay_taps": [0.0, 1.0]})
     with pytest.raises(ValueError, match="samples_per_symbol"):
         GeneratorParams.from_dict({"samples_per_symbol": 2.5})
+    assert p.snr_definition == "per_frame"
+    assert GeneratorParams.from_dict({"snr_definition": "original"}).snr_definition == "original"
+    allowed = r"dataset\.synthetic\.snr_definition must be one of \['per_frame', 'original'\]"
+    with pytest.raises(ValueError, match=allowed + ", got 'fixed'"):
+        GeneratorParams.from_dict({"snr_definition": "fixed"})
 
 
 def test_generate_rejects_bad_requests():

@@ -83,6 +83,29 @@ def eval_record(model, variant, rows, acc, dtype="fp32", backend="keras", size=1
     }
 
 
+def prune_record(model, variant, before_rows, after_rows, layers=()):
+    """A prune summary as rule prune writes it (a one-shot magnitude budget unless filters)."""
+    filters = variant.startswith("filters")
+    return {
+        "model": model,
+        "variant": variant,
+        "method": variant.rsplit("-", 1)[0],
+        "layers": list(layers),
+        "totals_before": totals(before_rows),
+        "totals_after": totals(after_rows),
+        "budget": {
+            "epochs": 1,
+            "steps": 32,
+            "frames": 8000,
+            "learning_rate": 5e-4,
+            "frequency": None if filters else 100,
+            "schedule_mask_updates": None if filters else 0,
+            "explicit_mask_applications": None if filters else 2,
+            "pruning_schedule": "structured one-shot" if filters else "one-shot",
+        },
+    }
+
+
 def write(tmp_path, name, record):
     path = tmp_path / name
     path.write_text(json.dumps(record))
@@ -100,6 +123,8 @@ def bench_record(model, variant, dtype, backend, status="ok", fps=None):
         "size_zip_bytes": 900_000,
         "machine": {"cpu": "Test CPU 9000", "gpus": [{"name": "Tesla T4", "driver": "550"}]},
         "backend_info": {"device": 0},
+        "executed_precision": "fp32" if status == "ok" else "unknown",
+        "precision_evidence": "test record",
     }
     if status != "ok":
         return {
@@ -161,11 +186,15 @@ def test_table3_paper_columns_only_on_magnitude_rows(tmp_path, costs):
         ),
         write(tmp_path, "f.json", eval_record("model1", "filters-50", prune_rows(rows, 0.5), 48.0)),
     ]
-    t3 = build.table3(paths, MODELS).set_index("variant")
+    prunes = [
+        write(tmp_path, f"p{v}.json", prune_record("model1", v, rows, prune_rows(rows, 0.5)))
+        for v in ("magnitude-50", "filters-50")
+    ]
+    t3 = build.table3(paths, prunes, MODELS).set_index("variant")
     assert t3.loc["magnitude-50", "paper_accuracy_pct"] == 55.8636
-    assert t3.loc["magnitude-50", "paper_nonzero_params"] == 1016217
+    assert t3.loc["magnitude-50", "paper_params_printed"] == 1016217
     assert pd.isna(t3.loc["filters-50", "paper_accuracy_pct"]) and pd.isna(
-        t3.loc["baseline", "paper_nonzero_params"]
+        t3.loc["baseline", "paper_params_printed"]
     )
     assert t3.loc["magnitude-50", "accuracy_drop_pp"] == pytest.approx(1.0)
     assert t3.loc["magnitude-50", "achieved_sparsity_pct"] == pytest.approx(50, abs=0.1)
@@ -193,11 +222,11 @@ def test_table4_maps_paper_int8_to_dynamic(tmp_path, costs):
     assert (
         t4.loc["dynamic", "paper_dtype"] == "INT8"
         and t4.loc["dynamic", "paper_accuracy_pct"] == 54.62
-        and t4.loc["dynamic", "paper_size_mb"] == 0.83
+        and t4.loc["dynamic", "paper_size_mib"] == 0.83
     )
     assert pd.isna(t4.loc["int8", "paper_accuracy_pct"]) and pd.isna(t4.loc["int8", "paper_dtype"])
     assert t4.loc["fp16", "compression_x"] == pytest.approx(2.0)
-    assert t4.loc["fp32", "size_mb"] == pytest.approx(3.4)
+    assert t4.loc["fp32", "size_mib"] == pytest.approx(3_400_000 / 2**20)
 
 
 def test_table5_unsupported_rows_keep_note_and_paper_values(tmp_path, costs):
@@ -233,18 +262,25 @@ def test_table5_unsupported_rows_keep_note_and_paper_values(tmp_path, costs):
     assert (
         ok["device"] == "Test CPU 9000"
         and ok["latency_p50_ms"] == 1.0
-        and ok["size_zip_mb"] == pytest.approx(0.9)
+        and ok["size_zip_mib"] == pytest.approx(900_000 / 2**20)
     )
+    assert ok["paper_accuracy_pct"] == 55.8636 and ok["paper_size_mib"] == 3.43
+    assert ok["paper_mflops"] == 6.5
+    # The paper's throughput is TensorRT's on a T4: only in the paper's own reference rows.
     assert (
-        ok["paper_throughput_fps"] == 89966
-        and ok["paper_accuracy_pct"] == 55.8636
-        and ok["paper_size_mb"] == 3.43
+        t5[t5["status"] != "reference"][
+            ["paper_throughput_fps", "paper_device", "paper_batch_size"]
+        ]
+        .isna()
+        .all()
+        .all()
     )
-    assert (
-        ok["paper_device"] == "NVIDIA T4 (TensorRT)"
-        and ok["paper_mflops"] == 6.5
-        and ok["paper_batch_size"] == 32
-    )
+    paper_fp32 = t5.loc[("fp32", "paper: TensorRT on NVIDIA T4")]
+    assert paper_fp32["status"] == "reference" and paper_fp32["paper_throughput_fps"] == 89966
+    assert paper_fp32["paper_device"] == "NVIDIA T4 (TensorRT)"
+    assert paper_fp32["paper_batch_size"] == 32 and paper_fp32["paper_accuracy_pct"] == 55.8636
+    assert pd.isna(paper_fp32["throughput_fps"]) and pd.isna(paper_fp32["accuracy_pct"])
+    assert ok["executed_precision"] == "fp32" and paper_fp32["executed_precision"] == "unknown"
     assert round(ok["mflops_dense"], 1) == 6.5 and ok["mflops_effective"] < ok["mflops_dense"]
     assert t5.loc[("int8", "tensorrt"), "device"] == "Tesla T4"
     bad = t5.loc[("fp16", "litert")]
@@ -254,7 +290,8 @@ def test_table5_unsupported_rows_keep_note_and_paper_values(tmp_path, costs):
         and math.isnan(bad["accuracy_pct"])
         and pd.isna(bad["best_batch_size"])
     )
-    assert bad["paper_throughput_fps"] == 91264
+    assert pd.isna(bad["paper_throughput_fps"]) and bad["executed_precision"] == "unknown"
+    assert t5.loc[("fp16", "paper: TensorRT on NVIDIA T4"), "paper_throughput_fps"] == 91264
 
 
 def test_table5_batch_size_not_measured_names_file(tmp_path, costs):
@@ -409,11 +446,17 @@ def test_figures_render_from_synthetic_records(tmp_path, costs):
             "variant": ["a", "b", "c"],
             "dtype": ["fp32", "fp16", "int8"],
             "accuracy_pct": [50.0, 49.0, 45.0],
-            "size_zip_mb": [4.0, 2.0, 1.0],
+            "size_zip_mib": [4.0, 2.0, 1.0],
         }
     )
     tradeoffs.tradeoff(
-        points, "size_zip_mb", "size (MB)", tmp_path / "t.png", tmp_path / "t.svg", "t", log_x=True
+        points,
+        "size_zip_mib",
+        "size (MiB)",
+        tmp_path / "t.png",
+        tmp_path / "t.svg",
+        "t",
+        log_x=True,
     )
     for stem in ("c", "t"):
         with Image.open(tmp_path / f"{stem}.png") as image:
@@ -563,13 +606,18 @@ def test_tables_cover_the_configured_grid(tiny_run):
     assert len(read["table4"]) == len(models) * len(config["tables"]["table4_variants"]) * len(
         config["quantize"]["dtypes"]
     )
-    assert len(read["table5"]) == len(models) * len(config["tables"]["table5_variants"]) * len(
+    t5 = read["table5"]
+    measured = t5[t5["status"] != "reference"]
+    assert len(measured) == len(models) * len(config["tables"]["table5_variants"]) * len(
         config["deploy"]["dtypes"]
     ) * len(config["deploy"]["backends"])
+    # One paper row per paper model and dtype, for the paper's variant only.
+    papers = [m for m, e in config["models"].items() if paper.known(e["paper_name"])]
+    shown = paper.TABLE5_VARIANT in config["tables"]["table5_variants"]
+    assert len(t5) - len(measured) == len(papers) * len(config["deploy"]["dtypes"]) * shown > 0
     assert len(read["table_energy"]) == len(models) * len(all_variants(config)) * len(
         config["energy"]["dtypes"]
     )
-    t5 = read["table5"]
     ok = t5[t5["status"] == "ok"]
     assert (
         ok["throughput_fps"].gt(0).all()
@@ -577,7 +625,9 @@ def test_tables_cover_the_configured_grid(tiny_run):
         and ok["device"].str.len().gt(0).all()
     )
     assert t5[t5["status"] != "ok"]["note"].notna().all()
-    assert (t5["batch_size"] == config["tables"]["batch_size"]).all()
+    assert (measured["batch_size"] == config["tables"]["batch_size"]).all()
+    assert t5["executed_precision"].isin(["fp32", "fp16", "int8", "mixed", "unknown"]).all()
+    assert ok["precision_evidence"].str.len().gt(0).all()
 
 
 @pytest.mark.e2e
@@ -605,24 +655,30 @@ def test_paper_columns_hold_the_papers_numbers(tiny_run):
     assert (t2["paper_optimizer"] == "Adam").all() and (t2["optimizer"] == "Adam").all()
     t3 = read_table(res / "table3.parquet")[0].set_index(["model", "variant"])
     assert t3.loc[("model1", "magnitude-50"), "paper_accuracy_pct"] == 55.8636
-    assert t3.loc[("model2", "magnitude-50"), "paper_nonzero_params"] == 429062
+    assert t3.loc[("model2", "magnitude-50"), "paper_params_printed"] == 429062
     assert (
-        t3.loc[("model1", "filters-50"), ["paper_accuracy_pct", "paper_nonzero_params"]]
+        t3.loc[("model1", "filters-50"), ["paper_accuracy_pct", "paper_params_printed"]]
         .isna()
         .all()
     )
     t4 = read_table(res / "table4.parquet")[0].set_index(["model", "variant", "dtype"])
-    assert t4.loc[("model1", "baseline", "fp32"), "paper_size_mb"] == 5.83
+    assert t4.loc[("model1", "baseline", "fp32"), "paper_size_mib"] == 5.83
     assert t4.loc[("model2", "baseline", "dynamic"), "paper_accuracy_pct"] == 54.62
     assert t4.xs("magnitude-50", level="variant")["paper_accuracy_pct"].isna().all()
     t5 = read_table(res / "table5.parquet")[0]
     mag = t5[t5["variant"] == "magnitude-50"].set_index(["model", "dtype"])
+    reference = mag[mag["status"] == "reference"]
+    mag = mag[mag["status"] != "reference"]
     for (model, dtype), (acc, size, fps) in {
         ("model1", d): v for d, v in paper.TABLE5["Model 1"].items()
     }.items():
-        assert set(mag.loc[(model, dtype), "paper_throughput_fps"]) == {fps}
+        assert reference.loc[(model, dtype), "paper_throughput_fps"] == fps
         assert set(mag.loc[(model, dtype), "paper_accuracy_pct"]) == {acc}
-    assert set(mag.xs("model2", level="model")["paper_device"]) == {"NVIDIA T4 (TensorRT)"}
+        assert reference.loc[(model, dtype), "paper_accuracy_pct"] == acc
+    assert set(reference.xs("model2", level="model")["paper_device"]) == {"NVIDIA T4 (TensorRT)"}
+    assert set(reference["backend"]) == {"paper: TensorRT on NVIDIA T4"}
+    # The paper's T4 throughput never sits beside a CPU measurement.
+    assert mag[["paper_throughput_fps", "paper_device", "paper_batch_size"]].isna().all().all()
     assert (
         t5[t5["variant"] == "filters-50"][["paper_throughput_fps", "paper_accuracy_pct"]]
         .isna()

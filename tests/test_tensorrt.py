@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import yaml
 
-from amrcomp import gpu
+from amrcomp import gpu, precision
 from amrcomp.bench import tensorrt as trt_bench
 from amrcomp.settings import check_config, load_config
 from conftest import TINY, snakemake
@@ -106,6 +106,9 @@ def test_device_timing_becomes_record(tmp_path):
 
         def bind(self, x):
             return lambda: 1e-4 * len(x) ** 0.5  # seconds from cudaEventElapsedTime
+
+        def precision(self, frames):
+            return precision.result([("CaskConvolution", "int8")], "TensorRT engine layers")
 
         def info(self):
             return {"max_batch": 32}

@@ -9,9 +9,11 @@ from conftest import ROOT, TINY, snakemake
 
 
 def make_dry(*args: str) -> str:
-    proc = subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True)
+    """The Snakemake command `make` would run (also when the tests themselves run under make)."""
+    cmd = ["make", "--no-print-directory", "-n", *args]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    return proc.stdout.splitlines()[-1]
+    return next(line for line in proc.stdout.splitlines() if "snakemake --snakefile" in line)
 
 
 def test_make_gives_each_config_its_own_directory():

@@ -10,3 +10,6 @@ _.find_class
 _.intra_op_num_threads, _.inter_op_num_threads, _.execution_mode, _.graph_optimization_level
 _.log_severity_level, _.optimizations, _.supported_types, _.representative_dataset
 _.supported_ops, _.inference_input_type, _.inference_output_type, _.enabled
+# TensorRT's builder config and engine inspector settings; onnx's reference evaluator reads an
+# op class's domain
+_.profiling_verbosity, _.execution_context, _.op_domain

@@ -43,14 +43,19 @@ TABLE2: dict[str, Any] = {
     "batch_size": 256,
 }
 
-# Table III: magnitude pruning at each sparsity -> (accuracy %, #parameters).
+# Table III: magnitude pruning at each sparsity -> (accuracy %, #parameters as printed). Only
+# Model 2 at 50 % (858,123 / 2) is a nonzero-parameter count; the others are neither the nonzero
+# nor the total parameters of a variant pruned to that sparsity.
 TABLE3: dict[str, dict[int, tuple[float, int]]] = {
     "Model 1": {25: (56.0090, 1531258), 50: (55.8636, 1016217), 75: (54.0590, 400092)},
     "Model 2": {25: (56.3613, 553992), 50: (56.0568, 429062), 75: (54.6272, 183431)},
 }
 
-# Table IV: baseline TFLite models -> (accuracy %, size MB). The paper's "INT8" column is
-# dynamic-range quantisation (int8 weights, float activations): our `dynamic` dtype.
+# Table IV: baseline TFLite models -> (accuracy %, size MiB). The paper's "INT8" column is
+# dynamic-range quantisation (int8 weights, float activations): our `dynamic` dtype. Sizes are
+# MiB (2^20 bytes): Model 2's 858,123 parameters at 2 bytes are 1.637 MiB, printed 1.64. Model 1's
+# are printed smaller than its 1,592,383 parameters allow (6.07 MiB at 4 bytes, printed 5.83);
+# they are kept as printed.
 TABLE4_DTYPE_LABELS = {"fp32": "FP32", "fp16": "FP16", "dynamic": "INT8"}
 TABLE4: dict[str, dict[str, tuple[float, float]]] = {
     "Model 1": {"fp32": (56.24, 5.83), "fp16": (55.86, 2.91), "dynamic": (55.97, 1.46)},
@@ -67,11 +72,13 @@ ENERGY_UJ: dict[str, dict[str, float]] = {
 # "FLOPS (M)" is MACs plus bias additions, in millions (6,494,016 + 19,117 and
 # 78,775,680 + 88,203), i.e. the dense model's operation count, not a rate.
 TABLE5_VARIANT = "magnitude-50"
-TABLE5_DEVICE = "NVIDIA T4 (TensorRT)"
+TABLE5_GPU = "NVIDIA T4"
+TABLE5_RUNTIME = "TensorRT"
+TABLE5_DEVICE = f"{TABLE5_GPU} ({TABLE5_RUNTIME})"
 TABLE5_BATCH_SIZE = 32
 TABLE5_MFLOPS = {"Model 1": 6.5, "Model 2": 78.86}
 TABLE5_SPARSITY_PCT = 50
-# dtype -> (accuracy %, size MB, throughput samples/s)
+# dtype -> (accuracy %, size MiB, throughput samples/s)
 TABLE5: dict[str, dict[str, tuple[float, float, float]]] = {
     "Model 1": {
         "fp32": (55.8636, 3.43, 89966),

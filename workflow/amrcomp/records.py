@@ -86,12 +86,27 @@ BENCH_KEYS = (
 BENCH_OK_KEYS = ("throughput_fps", "latency_ms", "accuracy_pct")
 BENCH_STATUSES = ("ok", "unsupported")
 
-MB = 1e6  # sizes are reported in MB of 10^6 bytes
+PRUNE_KEYS = ("model", "variant", "method", "layers", "totals_before", "totals_after", "budget")
+BUDGET_KEYS = (
+    "epochs",
+    "steps",
+    "frames",
+    "learning_rate",
+    "frequency",
+    "schedule_mask_updates",
+    "explicit_mask_applications",
+    "pruning_schedule",
+)
+
+MIB = 2**20  # the paper's model sizes are MiB: Model 2's 858,123 fp16 weights print as 1.64
 
 
-def sizes_mb(record: dict[str, Any]) -> dict[str, float]:
-    """A record's file size raw and zip-compressed, in MB: the one place sizes are converted."""
-    return {"size_mb": record["size_bytes"] / MB, "size_zip_mb": record["size_zip_bytes"] / MB}
+def sizes_mib(record: dict[str, Any]) -> dict[str, float]:
+    """A record's file size raw and zip-compressed, in MiB: the one place sizes are converted."""
+    return {
+        "size_mib": record["size_bytes"] / MIB,
+        "size_zip_mib": record["size_zip_bytes"] / MIB,
+    }
 
 
 class RecordError(ValueError):
@@ -156,6 +171,14 @@ def train_summary(path: str | Path) -> dict[str, Any]:
     """Hyperparameters actually used by training (rule train, train.json)."""
     record = load(path)
     require(record, TRAIN_KEYS, path)
+    return record
+
+
+def prune_summary(path: str | Path) -> dict[str, Any]:
+    """What pruning did to one variant (rule prune): per-layer rows, totals, fine-tune budget."""
+    record = load(path)
+    require(record, PRUNE_KEYS, path, "prune summary")
+    require(record["budget"], BUDGET_KEYS, path, "budget")
     return record
 
 

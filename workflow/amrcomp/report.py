@@ -37,6 +37,11 @@ def read_tables(
     return tables, metas
 
 
+def _view(df: pd.DataFrame, columns: str, **renames: str) -> pd.DataFrame:
+    """The named (space-separated) columns of one section's table, renamed, freshly indexed."""
+    return df[columns.split()].rename(columns=renames).reset_index(drop=True)
+
+
 def _ratio(ours: Any, theirs: Any) -> Any:
     """ours / theirs, or None when either is missing (an empty cell, not a misleading 0 or inf)."""
     if pd.isna(ours) or pd.isna(theirs) or not theirs:
@@ -56,14 +61,17 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
         f"Data set `{dataset.get('name')}` (source {dataset.get('source')}, "
         f"content sha256 `{str(dataset.get('content_hash'))[:16]}`), "
         f"config sha256 `{str(meta.get('config_sha256'))[:16]}`.",
-        "Columns `paper_*` are the paper's published numbers (RML2016.10a, NVIDIA T4); they are "
-        "compared where the config maps a model to the paper's label (`paper_name`).",
+        "Columns `paper_*` are the paper's published numbers (RML2016.10a, NVIDIA T4) as "
+        "printed; they are compared where the config maps a model to the paper's label "
+        "(`paper_name`). Sizes are MiB (2^20 bytes), the unit of the paper's sizes.",
     ]
     if dataset.get("source") == "synthetic":
         intro.append(
             "The data are the embedded synthetic RML2016.10a-like generator's, not the real "
-            "recordings: accuracies are not expected to match the paper; parameter counts, MACs, "
-            "sizes and energy are."
+            "recordings, so accuracies are this data set's. Parameter counts, MACs, uncompressed "
+            "sizes and energy depend on the architecture only; the sections below set them "
+            "beside the paper's, including where the paper's printed numbers cannot be its "
+            "models'."
         )
     out.append(Section("Run", intro))
 
@@ -99,26 +107,52 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
         )
     )
 
-    mag = _paper_rows(t3[t3["pruning_method"] == "magnitude"])
+    mag = _paper_rows(t3[t3["pruning_method"] == "magnitude"]).assign(
+        ratio=lambda d: [
+            _ratio(a, b) for a, b in zip(d["paper_params_printed"], d["nonzero_params"])
+        ]
+    )
     out.append(
         Section(
             "Magnitude pruning (Table III)",
             [
-                "Paper #Parameters compared with our nonzero parameters; accuracy drop is "
-                "relative to our baseline."
+                "Accuracy drop is relative to our baseline. `paper_params_printed` is the "
+                "paper's #Parameters as printed: only Model 2 at 50 % (429,062 = 858,123 / 2) "
+                "is a nonzero-parameter count; its other values are neither the nonzero nor the "
+                "total parameters of a model pruned to that sparsity, so `printed / nonzero` "
+                "compares like with like only there."
             ],
-            mag[
-                [
-                    "model",
-                    "sparsity_pct",
-                    "accuracy_pct",
-                    "paper_accuracy_pct",
-                    "accuracy_drop_pp",
-                    "nonzero_params",
-                    "paper_nonzero_params",
-                    "size_zip_mb",
-                ]
-            ].reset_index(drop=True),
+            _view(
+                mag,
+                (
+                    "model sparsity_pct accuracy_pct paper_accuracy_pct accuracy_drop_pp "
+                    "nonzero_params paper_params_printed ratio size_zip_mib"
+                ),
+                ratio="printed / nonzero",
+            ),
+        )
+    )
+    pruned = t3[t3["pruning_method"] != "none"]
+    out.append(
+        Section(
+            "Pruning budgets and what was removed (Table III)",
+            [
+                "tfmot's ConstantSparsity re-masks only on fine-tune steps that are multiples "
+                "of `prune.frequency`; with fewer steps than that the schedule never fires and "
+                "the variant is one-shot: the masks computed before and after the fine-tune "
+                "make all its sparsity. Filter pruning removes whole filters once; removing "
+                "half a layer's filters also halves the next layer's inputs, so "
+                "`params_removed_pct` exceeds `filters_removed_pct`."
+            ],
+            _view(
+                pruned,
+                (
+                    "model variant pruning_schedule finetune_epochs finetune_steps "
+                    "finetune_frames pruning_frequency schedule_mask_updates "
+                    "explicit_mask_applications achieved_sparsity_pct filters_removed_pct "
+                    "params_removed_pct"
+                ),
+            ),
         )
     )
     best = (
@@ -132,16 +166,13 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
             Section(
                 "Sparsest variant within the paper's 1 pp accuracy tolerance",
                 [],
-                best[
-                    [
-                        "model",
-                        "variant",
-                        "achieved_sparsity_pct",
-                        "accuracy_pct",
-                        "accuracy_drop_pp",
-                        "size_zip_mb",
-                    ]
-                ].reset_index(drop=True),
+                _view(
+                    best,
+                    (
+                        "model variant achieved_sparsity_pct accuracy_pct accuracy_drop_pp "
+                        "size_zip_mib"
+                    ),
+                ),
             )
         )
 
@@ -149,18 +180,19 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
     out.append(
         Section(
             "TFLite quantisation of the baselines (Table IV)",
-            ["The paper's INT8 column is dynamic-range quantisation (our `dynamic`)."],
-            t4[
-                [
-                    "model",
-                    "dtype",
-                    "paper_dtype",
-                    "accuracy_pct",
-                    "paper_accuracy_pct",
-                    "size_mb",
-                    "paper_size_mb",
-                ]
-            ].reset_index(drop=True),
+            [
+                "The paper's INT8 column is dynamic-range quantisation (our `dynamic`). "
+                "`weights_mib` is the parameters times the bytes of one weight: no file of the "
+                "model at that precision can be smaller.",
+                *_printed_below_weights(t4),
+            ],
+            _view(
+                t4,
+                (
+                    "model dtype paper_dtype accuracy_pct paper_accuracy_pct size_mib weights_mib "
+                    "paper_size_mib"
+                ),
+            ),
         )
     )
 
@@ -181,19 +213,14 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
                 f"Mean saving over fp32 across models: {saving_text or 'n/a'} "
                 "(paper: fp16 2.63x, int8 6.01x)."
             ],
-            energy[
-                [
-                    "model",
-                    "dtype",
-                    "accumulator",
-                    "energy_uj",
-                    "paper_energy_uj",
-                    "ratio",
-                    "sparsity_aware_energy_uj",
-                ]
-            ]
-            .rename(columns={"ratio": "ours / paper"})
-            .reset_index(drop=True),
+            _view(
+                energy,
+                (
+                    "model dtype accumulator energy_uj paper_energy_uj ratio "
+                    "sparsity_aware_energy_uj"
+                ),
+                ratio="ours / paper",
+            ),
         )
     )
 
@@ -202,33 +229,72 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
         "model",
         "variant",
         "dtype",
+        "executed_precision",
         "backend",
         "status",
         "accuracy_pct",
         "paper_accuracy_pct",
-        "size_zip_mb",
-        "paper_size_mb",
+        "size_zip_mib",
+        "paper_size_mib",
         "throughput_fps",
         "paper_throughput_fps",
         "mflops_dense",
         "paper_mflops",
         "device",
     ]
-    unsupported = t5[t5["status"] != "ok"]
-    text = [
-        f"Throughput at batch {int(t5['batch_size'].iloc[0]) if len(t5) else '?'} on this "
-        f"machine vs the paper's {paper.TABLE5_DEVICE} at batch {paper.TABLE5_BATCH_SIZE}."
-    ]
-    if len(unsupported):
-        text.append(
-            "Unsupported: "
-            + "; ".join(
-                f"{r.model} {r.variant} {r.dtype} on {r.backend} ({r.note})"
-                for r in unsupported.itertuples()
-            )
-        )
-    out.append(Section("Deployment (Table V)", text, t5[cols].reset_index(drop=True)))
+    out.append(Section("Deployment (Table V)", _table5_text(t5), t5[cols].reset_index(drop=True)))
     return out
+
+
+def _table5_text(t5: pd.DataFrame) -> list[str]:
+    """Where the paper's throughput is (its own rows, not beside ours), what the executed
+    precision is, which files ran in another precision than their dtype, what was refused."""
+    measured = t5[t5["status"] != "reference"]
+    reference = t5.loc[t5["status"] == "reference", "backend"]
+    batch = int(measured["batch_size"].iloc[0]) if len(measured) else "?"
+    devices = ", ".join(sorted(set(measured["device"].dropna()))) or "no device recorded"
+    text = [
+        f"Throughput at batch {batch}, measured on this machine ({devices}). The paper's "
+        f"throughput ({paper.TABLE5_DEVICE}, batch {paper.TABLE5_BATCH_SIZE}) appears only in "
+        + (f"its own rows (backend `{reference.iloc[0]}`)" if len(reference) else "no row here")
+        + ", never beside a measurement of this machine.",
+        "`executed_precision` is the precision the compute ops ran in, from the runtime's own "
+        "evidence (ONNX Runtime's optimised graph; LiteRT's ops after delegation and a "
+        "measurement against fp32- and fp16-computed references; TensorRT's engine layers), "
+        "not the file's dtype; `unknown` where that evidence is inconclusive.",
+    ]
+    ran = measured[measured["status"] == "ok"]
+    differs = (ran["executed_precision"] != ran["dtype"]) & (ran["executed_precision"] != "unknown")
+    lists = (
+        (
+            "Files that ran in another precision than their dtype",
+            ran[differs],
+            lambda r: f" ran {r.executed_precision}",
+        ),
+        ("Executed precision inconclusive", ran[ran["executed_precision"] == "unknown"], None),
+        ("Unsupported", t5[t5["status"] == "unsupported"], lambda r: f" ({r.note})"),
+    )
+    for title, rows, detail in lists:
+        if len(rows):
+            items = (
+                f"{r.model} {r.variant} {r.dtype} on {r.backend}" + (detail(r) if detail else "")
+                for r in rows.itertuples()
+            )
+            text.append(f"{title}: " + "; ".join(items) + ".")
+    return text
+
+
+def _printed_below_weights(t4: pd.DataFrame) -> list[str]:
+    """A sentence per paper model whose printed sizes its own parameters rule out: they stay in
+    the table as printed, and the reader is told they cannot be files of that model."""
+    short = t4[t4["paper_size_mib"] < t4["weights_mib"]]
+    return [
+        f"The paper's {label} sizes ({' / '.join(rows['dtype'])}: "
+        f"{' / '.join(f'{v:.2f}' for v in rows['paper_size_mib'])} MiB) are shown as printed: "
+        f"its parameters alone need {' / '.join(f'{v:.2f}' for v in rows['weights_mib'])} MiB "
+        f"at those precisions, so no file of the {label} of Table I is that small."
+        for label, rows in short.groupby("paper_model", sort=False)
+    ]
 
 
 def _md_table(df: pd.DataFrame) -> str:

@@ -13,15 +13,22 @@ from typing import Any, Callable
 
 import numpy as np
 
+from amrcomp import precision
+
 Predictor = Callable[[np.ndarray], np.ndarray]
 
 
 class BackendUnsupported(RuntimeError):
     """The backend itself refused (missing kernel or op); the message is the backend's own text.
 
-    Benchmarks record this as status "unsupported" and export checks as "unverified" instead of
-    failing: it is a property of the backend and machine, not a bug in the workflow.
+    Benchmarks record this as status "unsupported" instead of failing: it is a property of the
+    backend and machine, not a bug in the workflow. An export check that ONNX Runtime refuses
+    runs on onnx's reference evaluator instead (`reference_predictor`).
     """
+
+    def __init__(self, message: str, refused: dict[str, str] | None = None):
+        super().__init__(message)
+        self.refused = refused  # the op and dtype refused, where the message names them
 
 
 # ---------------------------------------------------------------- ONNX Runtime
@@ -35,10 +42,11 @@ def _ort_not_implemented() -> type[Exception]:
 
 
 def optimized_graph(path: str | Path) -> dict[str, Any]:
-    """Operators and weight types of the graph ORT actually runs after optimisation.
+    """Operators, weight types and compute-node precisions of the graph ORT actually runs.
 
     Shows whether int8 QDQ pairs were fused into integer kernels (QLinearConv/QGemm) and
-    whether a float16 model kept float16 weights or was cast back to float32 by the CPU provider.
+    whether a float16 model kept float16 compute or was cast back to float32 by the CPU provider
+    (`amrcomp.precision.onnx_compute`).
     """
     import onnx
     from onnx import TensorProto
@@ -55,6 +63,7 @@ def optimized_graph(path: str | Path) -> dict[str, Any]:
     return {
         "ops": dict(sorted(ops.items())),
         "weight_tensor_types": dict(sorted(weight_types.items())),
+        "compute": [list(c) for c in precision.onnx_compute(graph)],
     }
 
 
@@ -103,10 +112,36 @@ def onnx_predictor(path: str | Path, threads: int) -> Predictor:
     return OrtSession(path, threads).predict
 
 
+def reference_predictor(path: str | Path) -> Predictor:
+    """`predict(x) -> scores` over an ONNX file on onnx's reference evaluator (numpy).
+
+    Computes every node in its graph type (float16 stays float16), with no kernel gaps, so it
+    checks an export ONNX Runtime's CPU provider refuses and serves as the fp16-computed
+    reference of a precision measurement; slow (seconds per frame for Model 2 in float16).
+    """
+    from onnx.reference import ReferenceEvaluator
+    from onnx.reference.ops.op_dequantize_linear import DequantizeLinear_25
+
+    class DequantizeLinear(DequantizeLinear_25):
+        """onnx 1.23 implements DequantizeLinear from opset 19 only; opsets 13-18 compute the
+        same for the int8/uint8/int32 inputs of our QDQ files."""
+
+        op_domain = ""
+
+    evaluator = ReferenceEvaluator(str(path), new_ops=[DequantizeLinear])
+    name = evaluator.input_names[0]
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        scores = evaluator.run(None, {name: np.ascontiguousarray(x, dtype=np.float32)})[0]
+        return np.asarray(scores, dtype=np.float32)
+
+    return predict
+
+
 # ---------------------------------------------------------------- LiteRT
 
 
-def _enum_names(enum_class) -> dict[int, str]:
+def enum_names(enum_class) -> dict[int, str]:
     """Value -> name of a flatbuffer schema enum (a plain class of int constants)."""
     return {
         v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)
@@ -115,7 +150,7 @@ def _enum_names(enum_class) -> dict[int, str]:
 
 # Ops whose constant inputs are the model's weights (kernels and biases); a float16 or
 # otherwise stored weight reaches them through a DEQUANTIZE of the constant.
-WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL")
+WEIGHT_OPS = precision.LITERT_COMPUTE
 
 
 def tensor_types(path: str | Path) -> dict[str, Any]:
@@ -136,8 +171,8 @@ def tensor_types(path: str | Path) -> dict[str, Any]:
         raise ValueError(
             f"{path} is not a TFLite flatbuffer ({err}); delete it and re-run the quantize rule"
         ) from err
-    type_names = _enum_names(schema.TensorType)
-    op_names = _enum_names(schema.BuiltinOperator)
+    type_names = enum_names(schema.TensorType)
+    op_names = enum_names(schema.BuiltinOperator)
 
     def dtype(i: int) -> str:
         return type_names[graph.Tensors(i).Type()].lower()
@@ -184,20 +219,39 @@ def tensor_types(path: str | Path) -> dict[str, Any]:
     }
 
 
-def litert_predictor(path: str | Path, threads: int = 1) -> Predictor:
+def litert_interpreter(path: str | Path, threads: int = 1, delegate: bool = True):
+    """A LiteRT Interpreter: with LiteRT's default XNNPACK delegate (what is deployed and
+    benchmarked), or on the builtin kernels only, which compute float ops in float32."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    if not Path(path).exists():
+        raise FileNotFoundError(
+            f"{path} is missing: run the quantize rule (snakemake {path}) first"
+        )
+    resolver = OpResolverType.AUTO if delegate else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    return Interpreter(
+        model_path=str(path), num_threads=int(threads), experimental_op_resolver_type=resolver
+    )
+
+
+def litert_ops(path: str | Path, threads: int = 1) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """Op details (the original ops and the DELEGATE nodes that replaced some) and tensor dtypes
+    of an interpreter opened as `litert_predictor` opens it (LiteRT lists ops only through its
+    private `_get_ops_details`)."""
+    interpreter = litert_interpreter(path, threads)
+    interpreter.allocate_tensors()
+    dtypes = {int(t["index"]): np.dtype(t["dtype"]).name for t in interpreter.get_tensor_details()}
+    return interpreter._get_ops_details(), dtypes
+
+
+def litert_predictor(path: str | Path, threads: int = 1, delegate: bool = True) -> Predictor:
     """A batch predictor over a .tflite file: float32 frames (n, ...) -> float32 scores (n, C).
 
     The input is resized to each batch size (re-allocating only when the size changes, so a
     last short batch costs one resize); an integer input is quantised with the input tensor's
     scale and zero point and an integer output dequantised with the output tensor's.
     """
-    from ai_edge_litert.interpreter import Interpreter
-
-    if not Path(path).exists():
-        raise FileNotFoundError(
-            f"{path} is missing: run the quantize rule (snakemake {path}) first"
-        )
-    interpreter = Interpreter(model_path=str(path), num_threads=int(threads))
+    interpreter = litert_interpreter(path, threads, delegate)
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     in_shape = tuple(int(d) for d in inp["shape"][1:])
     in_dtype, out_dtype = np.dtype(inp["dtype"]), np.dtype(out["dtype"])

@@ -29,6 +29,7 @@ def benchmark(log: logging.Logger) -> None:
         labels,
         inputs.get("build"),
         log,
+        inputs.fp16_reference or None,
     )
     write_json(snakemake.output[0], record)
 

@@ -1,11 +1,12 @@
 """Deployment benchmarks: accuracy over the test split plus throughput/latency, one JSON per run.
 
 A backend is a runner with `predict(x) -> scores` (any batch), `bind(x) -> timed call` (one
-fixed batch), `info() -> dict` and a `clock` text; onnxrt, litert and tensorrt provide one each.
-The timing methodology is in `amrcomp.bench.timing`. A backend that refuses a dtype on this
-hardware raises `amrcomp.runtimes.BackendUnsupported` and the record says so (status
-"unsupported", the backend's own message) with every figure set to null, so the tables can show
-it instead of failing.
+fixed batch), `precision(frames) -> dict` (the precision it executed in, from the runtime's own
+evidence: `amrcomp.precision`), `info() -> dict` and a `clock` text; onnxrt, litert and
+tensorrt provide one each. The timing methodology is in `amrcomp.bench.timing`. A backend that
+refuses a dtype on this hardware raises `amrcomp.runtimes.BackendUnsupported` and the record
+says so (status "unsupported", the backend's own message and, where it names them, the refused
+op and dtype) with every figure set to null, so the tables can show it instead of failing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from amrcomp import records
+from amrcomp import precision, records
 from amrcomp.atomic import read_json
 from amrcomp.bench.timing import TimedCall, measure
 from amrcomp.frames import Split, load_split, read_manifest
@@ -32,7 +33,13 @@ RECORD_KEYS = (
     *records.BENCH_KEYS,  # what the tables read, and what the benchmark adds:
     *("accuracy", "accuracy_pct", "throughput_fps", "latency_ms", "timing", "threads"),
     *("batch_sizes", "backend_info", "deployed_file"),
+    *("executed_precision", "precision_evidence", "compute_ops"),
 )
+# Test frames a runner may measure its precision on (LiteRT: beside fp32- and fp16-computed
+# references; the fp16 one runs on onnx's numpy evaluator at about 0.75 s per Model 2 frame).
+# 16 frames separate fp32 from fp16 compute by orders of magnitude (max differences ~1e-7 vs
+# ~1e-4 on the tiny run).
+PRECISION_FRAMES = 16
 
 
 class Runner(Protocol):
@@ -42,11 +49,19 @@ class Runner(Protocol):
 
     def bind(self, x) -> TimedCall: ...
 
+    def precision(self, frames) -> dict[str, Any]: ...
+
     def info(self) -> dict[str, Any]: ...
 
 
-def open_runner(backend: str, path: str | Path, threads: int, device: int = 0) -> Runner:
-    """The runner of one backend over one deployed file."""
+def open_runner(
+    backend: str,
+    path: str | Path,
+    threads: int,
+    device: int = 0,
+    fp16_reference: str | Path | None = None,
+) -> Runner:
+    """The runner of one backend over one deployed file (`fp16_reference`: see LiteRTRunner)."""
     if backend == "onnxruntime":
         from amrcomp.bench.onnxrt import OrtRunner
 
@@ -54,7 +69,7 @@ def open_runner(backend: str, path: str | Path, threads: int, device: int = 0) -
     if backend == "litert":
         from amrcomp.bench.litert import LiteRTRunner
 
-        return LiteRTRunner(path, threads)
+        return LiteRTRunner(path, threads, fp16_reference)
     if backend == "tensorrt":
         from amrcomp.bench.tensorrt import TrtRunner
 
@@ -104,6 +119,13 @@ def run_benchmark(
                 evaluation["accuracy_pct"],
                 evaluation["n_frames"],
             )
+        executed = runner.precision(test.model_input(0, PRECISION_FRAMES))
+        if log:
+            log.info(
+                "executed precision %s (%s)",
+                executed["executed_precision"],
+                executed["precision_evidence"],
+            )
         frames = test.model_input(0, max(settings["batch_sizes"]))
         # Batch 1 is always timed: it gives the latency percentiles.
         timing = measure(
@@ -119,25 +141,29 @@ def run_benchmark(
     except BackendUnsupported as err:
         if log:
             log.warning("%s cannot run this model: %s", labels.get("backend"), err)
-        return unsupported_record(record, str(err), settings, extra_info)
+        return unsupported_record(record, err, settings, extra_info)
     finally:
         if runner is not None and hasattr(runner, "close"):
             runner.close()
-    return {**evaluation, **record, **timing, "status": "ok", "message": None}
+    return {**evaluation, **record, **timing, **executed, "status": "ok", "message": None}
 
 
 def unsupported_record(
     record: dict[str, Any],
-    message: str,
+    err: BackendUnsupported,
     settings: dict[str, Any],
     extra_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A record for a backend that refused the model: same keys, figures null, its message."""
+    """A record for a backend that refused the model: same keys, figures null, its message and
+    the refused op and dtype (null where the message does not name them)."""
+    executed = precision.not_run(f"{record['backend']} refused the model")
     return {
         "backend_info": dict(extra_info or {}),
         **record,
         "status": "unsupported",
-        "message": message,
+        "message": str(err),
+        "refused": err.refused,
+        **executed,
         "accuracy": None,
         "accuracy_pct": None,
         "throughput_fps": None,
@@ -159,10 +185,12 @@ def benchmark_file(
     labels: dict[str, str],
     build: str | Path | None = None,
     log: logging.Logger | None = None,
+    fp16_reference: str | Path | None = None,
 ) -> dict[str, Any]:
     """The record of one deployed file on the backend `labels["backend"]`, over the test split.
 
-    `build` is a TensorRT engine's build record (the plan's provenance), kept in backend_info.
+    `build` is a TensorRT engine's build record (the plan's provenance), kept in backend_info;
+    `fp16_reference` the fp16 ONNX export LiteRT measures its float precision against.
     The test split is read into memory: timed batches must not page in from disk.
     """
     backend = labels["backend"]
@@ -179,7 +207,7 @@ def benchmark_file(
             settings["threads"],
         )
     record = run_benchmark(
-        lambda: open_runner(backend, deployed, settings["threads"], device),
+        lambda: open_runner(backend, deployed, settings["threads"], device, fp16_reference),
         deployed,
         test,
         classes,

@@ -10,6 +10,7 @@ rules that call the rest only run after `gpu.require_tensorrt` passed at the sta
 
 from __future__ import annotations
 
+import json
 import logging
 import statistics
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from amrcomp import precision
 from amrcomp.atomic import atomic_path
 from amrcomp.bench.timing import TimedCall
 from amrcomp.machine import machine_info
@@ -167,6 +169,8 @@ def build_engine(
     shapes = profile_shapes(batch_sizes, tuple(tensor.shape)[1:], preferred_batch)
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
+    # Layer formats in the engine inspector: the evidence of the precision each layer runs in.
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     profile = builder.create_optimization_profile()
     profile.set_shape(tensor.name, shapes["min"], shapes["opt"], shapes["max"])
     config.add_optimization_profile(profile)
@@ -332,6 +336,17 @@ class TrtRunner:
             return float(_cuda(cudart.cudaEventElapsedTime(self.start, self.stop))) * 1e-3
 
         return call
+
+    def precision(self, frames: np.ndarray) -> dict[str, Any]:
+        """From the engine inspector's layer formats, with this context's input shape set so
+        dynamic-shape formats resolve; `frames` are not needed."""
+        trt = _trt()
+        inspector = self.engine.create_engine_inspector()
+        inspector.execution_context = self.context
+        engine_info = json.loads(inspector.get_engine_information(trt.LayerInformationFormat.JSON))
+        return precision.result(
+            precision.tensorrt_compute(engine_info), "TensorRT engine layers (inspector)"
+        )
 
     def info(self) -> dict[str, Any]:
         return {

@@ -75,6 +75,17 @@ def _subset(x, labels, snr, classes, dataset):
     return x[keep], labels[keep], snr[keep], classes
 
 
+def generator_provenance(dataset: dict[str, Any]) -> dict[str, Any]:
+    """For generated frames: every generator parameter and what the SNR label means, so a
+    manifest says how its frames were made (nothing for a real data file)."""
+    if dataset["source"] != "synthetic":
+        return {}
+    from amrcomp.data import synthetic
+
+    params = synthetic.GeneratorParams.from_dict(dataset["synthetic"])
+    return {"generator": params.to_dict(), "snr_definition": synthetic.snr_definition(params)}
+
+
 def build_dataset(dataset: dict[str, Any], out_dir: str | Path) -> dict[str, Any]:
     """Load the source, split it, write the splits and the manifest; return the manifest."""
     x, labels, snr, classes = load_source(dataset)
@@ -110,6 +121,7 @@ def build_dataset(dataset: dict[str, Any], out_dir: str | Path) -> dict[str, Any
         "frame_shape": list(x.shape[1:]),
         "counts": {name: len(s) for name, s in splits.items()},
         "content_hash": frames_io.content_hash(splits),
+        **generator_provenance(dataset),
     }
     frames_io.write_manifest(out_dir, manifest)
     return manifest

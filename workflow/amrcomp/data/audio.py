@@ -8,7 +8,8 @@ its short-time shape. Each frame's audio is therefore a sum of `audio_tones` sin
 - voiced speech: harmonics of a pitch f0 ~ U(85, 255) Hz under three random formants;
 - unvoiced speech (fricatives): random tones in 1.5-8 kHz (a noise band);
 - music: three notes (f0 log-uniform 65-1050 Hz), eight harmonics each with 1/k roll-off;
-- silence (pauses, probability `audio_silence_prob`): pink background `audio_silence_db` below speech.
+- silence (pauses, probability `audio_silence_prob`): pink background `audio_silence_db` below
+  speech.
 
 A sum of sinusoids is closed-form for the three operations the modulators need, so nothing is
 filtered or resampled and nothing has edge transients: the waveform, its exact Hilbert transform
@@ -41,7 +42,8 @@ class Tones:
     kind: np.ndarray  # (n,) VOICED / UNVOICED / MUSIC / SILENCE
 
     def _arg(self, t: np.ndarray) -> np.ndarray:
-        """Every tone's phase at t, (n, K, len(t)), in float32: its trig is ~10x faster and exact enough."""
+        """Every tone's phase at t, (n, K, len(t)), in float32: its trig is ~10x faster and exact
+        enough."""
         w = (2 * np.pi * self.freq).astype(np.float32)[:, :, None]
         return w * t.astype(np.float32)[None, None, :] + self.phase.astype(np.float32)[:, :, None]
 
@@ -64,7 +66,8 @@ class Tones:
         return self._mix(self.amp / (2 * np.pi * self.freq), np.sin(self._arg(t)))
 
     def filtered(self, response: np.ndarray) -> Tones:
-        """Tones passed through a linear filter with complex response (n, K) at their frequencies."""
+        """Tones passed through a linear filter with complex response (n, K) at their
+        frequencies."""
         return Tones(
             self.freq, self.amp * np.abs(response), self.phase + np.angle(response), self.kind
         )
@@ -75,7 +78,8 @@ class Tones:
 
 
 def preemphasis(tones: Tones, tau_s: float, audio_rate_hz: float) -> Tones:
-    """FM broadcast pre-emphasis (1 + j w tau) with a high shelf near Nyquist, as GNU Radio's fm_preemph."""
+    """FM broadcast pre-emphasis (1 + j w tau) with a high shelf near Nyquist, as GNU Radio's
+    fm_preemph."""
     if tau_s <= 0:
         return tones
     w = 2 * np.pi * tones.freq

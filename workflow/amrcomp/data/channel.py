@@ -1,4 +1,5 @@
-"""The propagation channel of RadioML 2016.10a (GNU Radio's dynamic_channel_model), vectorised over frames.
+"""The propagation channel of RadioML 2016.10a (GNU Radio's dynamic_channel_model), vectorised
+over frames.
 
 Order as in GNU Radio: sample-rate offset -> carrier-frequency offset -> frequency-selective
 Rician fading -> AWGN. Each row of the input is one frame's clean baseband with a few samples of
@@ -15,7 +16,8 @@ it over the whole stream and cutting the frame out afterwards:
   paths are placed at fractional delays by `interp_taps`-tap sinc interpolation, each scaled by
   its magnitude. The process is evaluated at a few knots per frame and linearly interpolated
   (the knots are close enough that the Doppler phase moves < 0.02 rad between them).
-- AWGN: see `snr_definition()` in `amrcomp.data.synthetic`.
+- AWGN: complex white Gaussian noise of a given variance per frame; how large it is for an SNR
+  label is the generator's choice (`snr_definition()` in `amrcomp.data.synthetic`).
 
 `params.channel = False` skips everything but the noise: frames get no fading, offsets or phase.
 """
@@ -65,13 +67,22 @@ def propagate(
 
 
 def awgn(signal: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Complex white Gaussian noise with E|n|^2 = (mean |signal|^2 over each frame) / 10^(snr/10)."""
-    n, length = signal.shape
-    power = np.maximum(
-        np.mean(np.abs(signal) ** 2, axis=1, keepdims=True), 1e-300
-    )  # an all-zero frame becomes pure noise
-    sigma = np.sqrt(power / 10 ** (snr_db / 10) / 2)
-    return sigma * rng.standard_normal((n, 2 * length)).view(np.complex128)
+    """Complex white Gaussian noise with E|n|^2 = (mean |signal|^2 over each frame) /
+    10^(snr/10)."""
+    return white_noise(signal.shape, frame_power(signal) / 10 ** (snr_db / 10), rng)
+
+
+def frame_power(x: np.ndarray) -> np.ndarray:
+    """Mean |x|^2 of each row, (n, 1), floored: an all-zero frame becomes pure noise, not 0/0."""
+    return np.maximum(np.mean(np.abs(x) ** 2, axis=1, keepdims=True), 1e-300)
+
+
+def white_noise(
+    shape: tuple[int, int], variance: np.ndarray | float, rng: np.random.Generator
+) -> np.ndarray:
+    """Complex white Gaussian noise (n, length), E|n|^2 = variance (per row), half of it in I."""
+    n, length = shape
+    return np.sqrt(variance / 2) * rng.standard_normal((n, 2 * length)).view(np.complex128)
 
 
 def apply_channel(
@@ -83,7 +94,9 @@ def apply_channel(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(channel output before noise, noise), each (n, out_len); their sum is the received frame.
 
-    Returned apart so callers can measure the realised SNR (`realised_snr_db`).
+    Returned apart so callers can measure the realised SNR (`realised_snr_db`). The noise is
+    `awgn`'s, relative to each frame's own power; the generator's SNR definitions are in
+    `amrcomp.data.synthetic.noise_variance`.
     """
     out_len = params.frame_length if out_len is None else out_len
     signal = propagate(x, out_len, rng, params)
@@ -107,7 +120,8 @@ def _walk(
 def _resample(
     x: np.ndarray, pad: int, m: int, rng: np.random.Generator, params: GeneratorParams
 ) -> np.ndarray:
-    """Sample-rate offset: read x at drifting positions pad + k + drift_k with cubic interpolation."""
+    """Sample-rate offset: read x at drifting positions pad + k + drift_k with cubic
+    interpolation."""
     n = x.shape[0]
     offset_hz = _walk(n, m, params.sro_std_hz, params.sro_max_hz, params.stream_length, rng)
     drift = np.cumsum(offset_hz, axis=1) / params.sample_rate_hz
@@ -132,7 +146,8 @@ def _cfo_phase(n: int, m: int, rng: np.random.Generator, params: GeneratorParams
 
 
 def interp_filters(params: GeneratorParams) -> np.ndarray:
-    """(paths, interp_taps) FIR of each path: magnitude * sinc(tap - delay), as GNU Radio's selective fader."""
+    """(paths, interp_taps) FIR of each path: magnitude * sinc(tap - delay), as GNU Radio's
+    selective fader."""
     delays = np.asarray(params.delay_taps)[:, None]
     mags = np.asarray(params.delay_magnitudes)[:, None]
     return mags * np.sinc(np.arange(params.interp_taps)[None, :] - delays)
@@ -160,7 +175,8 @@ def rician_gains(
 def _multipath(
     y: np.ndarray, out_len: int, rng: np.random.Generator, params: GeneratorParams
 ) -> np.ndarray:
-    """Sum over paths of fading gain(t) * (path FIR applied to y); y has interp_taps-1 samples of history."""
+    """Sum over paths of fading gain(t) * (path FIR applied to y); y has interp_taps-1 samples of
+    history."""
     n = y.shape[0]
     fir = interp_filters(params)
     windows = np.lib.stride_tricks.sliding_window_view(

@@ -10,6 +10,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+SNR_DEFINITIONS = ("per_frame", "original")  # see amrcomp.data.synthetic.snr_definition
+
 
 @dataclass(frozen=True)
 class GeneratorParams:
@@ -41,6 +43,7 @@ class GeneratorParams:
     )
     burst_length: int = 1024  # digital: samples per burst a frame is cut from at a random offset
     channel: bool = True
+    snr_definition: str = "per_frame"  # one of SNR_DEFINITIONS: what the SNR label sets
     frame_length: int = 128
     audio_tones: int = 24
     audio_rms: float = 0.2
@@ -71,20 +74,28 @@ class GeneratorParams:
                     raise ValueError(
                         f"generator parameter {f.name} must be a finite number, got {value!r}"
                     )
-            else:
+            elif f.type == "tuple[float, ...]":
                 try:
                     object.__setattr__(self, f.name, tuple(float(v) for v in value))
                 except (TypeError, ValueError):
                     raise ValueError(
                         f"generator parameter {f.name} must be a list of numbers, got {value!r}"
                     ) from None
+        if self.snr_definition not in SNR_DEFINITIONS:
+            raise ValueError(
+                f"dataset.synthetic.snr_definition must be one of {list(SNR_DEFINITIONS)}, "
+                f"got {self.snr_definition!r}"
+            )
         if len(self.delay_taps) != len(self.delay_magnitudes) or not self.delay_taps:
             raise ValueError(
-                f"delay_taps {list(self.delay_taps)} and delay_magnitudes {list(self.delay_magnitudes)} must be non-empty and of equal length"
+                f"delay_taps {list(self.delay_taps)} and "
+                f"delay_magnitudes {list(self.delay_magnitudes)} "
+                "must be non-empty and of equal length"
             )
         if min(self.delay_taps) < 0 or max(self.delay_taps) > self.interp_taps - 1:
             raise ValueError(
-                f"delay_taps must lie in [0, interp_taps - 1 = {self.interp_taps - 1}] samples, got {list(self.delay_taps)}"
+                f"delay_taps must lie in [0, interp_taps - 1 = {self.interp_taps - 1}] samples, "
+                f"got {list(self.delay_taps)}"
             )
         if not 0 <= self.rrc_rolloff <= 1:
             raise ValueError(f"rrc_rolloff must be in [0, 1], got {self.rrc_rolloff}")
@@ -133,7 +144,8 @@ class GeneratorParams:
         for key in values:
             if key not in known:
                 raise ValueError(
-                    f"unknown generator parameter {key!r} in dataset.synthetic; known: {sorted(known)}"
+                    f"unknown generator parameter {key!r} in dataset.synthetic; "
+                    f"known: {sorted(known)}"
                 )
         return cls(**values)
 

@@ -1,4 +1,5 @@
-"""A synthetic RadioML 2016.10a: same classes, SNR grid, frame format and generation chain, no GNU Radio.
+"""A synthetic RadioML 2016.10a: same classes, SNR grid, frame format and generation chain, no
+GNU Radio.
 
 Why: the study must run without downloading the real file, and a stand-in is only useful if it
 is built like the original (facts.md, "How the original 2016.10a was generated"):
@@ -18,22 +19,47 @@ is built like the original (facts.md, "How the original 2016.10a was generated")
   fractional delays, random phase, then AWGN.
 - frames: 128 samples, each divided by its L1 norm sum(|x|), float32 (N, 2, 128), row 0 = I.
 
-SNR: the noise of each frame has variance P / 10^(s/10), P being the mean power of that frame's
-noiseless channel output over its 128 samples, so the label s is the frame's realised
-signal-to-noise power ratio before normalisation, in expectation (spread about 0.4 dB rms from
-the noise's own sample power); `snr_definition()` says the same for manifests, and
-`generate(..., return_realised_snr=True)` / `channel.realised_snr_db` measure it. The original
-set the noise *amplitude* to 10^(-s/10) whatever the frame's signal power, so its labels are
-not per-frame power ratios.
+SNR (`params.snr_definition`; `snr_definition(params)` says the same for manifests, and
+`generate(..., return_realised_snr=True)` / `channel.realised_snr_db` measure it):
+
+- "original" is the original's definition: noise of fixed amplitude A = 10^(-s/10) (E|n|^2 =
+  A^2, as GNU Radio's complex noise sources have set it since 2015, gnuradio PR #535) added to
+  the channel output of modulators at the original's output level, whatever the frame's power.
+  The original's: GNU Radio's digital modulators give unit average power (unit-power
+  constellations through a polyphase RRC resampler whose branches have unit DC gain; ours shape
+  with unit-energy taps, 1/sps of that power, so this mode scales them by sqrt(sps)); the FSKs
+  and WBFM have unit envelope; AM-DSB is 1 + audio. We take the constellations at unit power as
+  the dataset's authors describe them (a gr-mapper build that normalises the mean magnitude
+  instead would put PAM4 and the QAMs 0.5-1 dB higher). Ours: the AM-SSB level, the audio's
+  (`audio_rms`), since the published script multiplies its AM-SSB audio by a 0 Hz float sine,
+  which is zero (radioML/dataset issue #19). The realised SNR then differs by class and moves
+  with fading and audio, as in the real file: a unit-power class gets 10^(2s/10) times the
+  channel's mean gain 1 + 0.8^2 + 0.3^2 (2.4 dB), in dB 2s + 0.5 on average and 5 dB rms with
+  the fading; speech on AM-SSB about 11 dB less, and its pauses 45 dB less again.
+- "per_frame" (the default; ours) makes the label a power ratio: noise of variance P / 10^(s/10).
+  For digital classes P is the mean power of the frame's own noiseless channel output over its
+  128 samples, so the realised ratio before L1 normalisation is 10^(s/10) in expectation (about
+  0.4 dB rms scatter from the noise's own sample power). For the analog classes P is the power
+  the frame would have through its own channel with its audio at the nominal level (WBFM 1,
+  AM-DSB 1 + (m*audio_rms)^2, AM-SSB 2*(m*audio_rms)^2), the convention of analog broadcast,
+  whose SNR is quoted at a reference modulation level, not at the programme's momentary one.
+  Referencing the frame's own power instead would scale the noise down with a pause: a paused
+  AM-SSB frame (audio 45 dB down) would come out as a clean frame after normalisation, while in
+  the original the noise stays while the audio pauses. So the noise of an analog frame is set
+  by the label and its fading, and its realised SNR follows the audio: about s for speech and
+  music (spread by their level, `audio_level_std_db`), s - 45 dB for a paused AM-SSB frame.
+  WBFM and AM-DSB pauses are a bare carrier at full power, so their realised SNR stays near s.
 
 Reproducibility: each (class, SNR) block draws from its own generator seeded by
 (seed, crc32(class name), SNR), so a block's frames depend only on the seed, the parameters and
 frames_per_block, not on which other classes or SNRs are generated. The same seed gives
-byte-identical output (on the same numpy and BLAS build: float32 trig and matmuls may round differently elsewhere).
+byte-identical output (on the same numpy and BLAS build: float32 trig and matmuls may round
+differently elsewhere).
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from typing import Callable, Sequence
 
@@ -41,21 +67,10 @@ import numpy as np
 
 from amrcomp.data import audio, channel
 from amrcomp.data.channel import apply_channel, realised_snr_db  # re-exported: the lower-level API
+from amrcomp.data.importers import RML2016A_CLASSES
 from amrcomp.data.params import GeneratorParams
 
-CLASSES: tuple[str, ...] = (
-    "8PSK",
-    "AM-DSB",
-    "AM-SSB",
-    "BPSK",
-    "CPFSK",
-    "GFSK",
-    "PAM4",
-    "QAM16",
-    "QAM64",
-    "QPSK",
-    "WBFM",
-)
+CLASSES: tuple[str, ...] = RML2016A_CLASSES  # the real data set's classes, in its order
 SNRS: tuple[int, ...] = tuple(range(-20, 20, 2))
 DIGITAL_LINEAR = ("BPSK", "QPSK", "8PSK", "PAM4", "QAM16", "QAM64")
 ANALOG = ("AM-DSB", "AM-SSB", "WBFM")
@@ -74,14 +89,28 @@ __all__ = [
 ]
 
 
-def snr_definition() -> str:
-    """How the SNR label relates to the frames (also recorded with the data set)."""
+def snr_definition(params: GeneratorParams | None = None) -> str:
+    """How the SNR label relates to the frames under params.snr_definition (kept with the data)."""
+    if (params or GeneratorParams()).snr_definition == "original":
+        return (
+            "SNR label s dB (snr_definition original, the original 2016.10a's): complex white "
+            "Gaussian noise of fixed amplitude A = 10^(-s/10), E|n|^2 = A^2, is added to the "
+            "channel output of modulators at the original's level (digital constellations at unit "
+            "average power, FSK and WBFM at unit envelope, AM-DSB 1 + audio, AM-SSB at the audio's "
+            "level), whatever the frame's power: the realised signal-to-noise ratio differs by "
+            "class, fading and audio level (about 2s + 2.4 dB for a unit-power class)."
+        )
     return (
-        "SNR label s dB: complex white Gaussian noise of variance P / 10^(s/10) is added to each frame, where P is "
-        "the mean power of that frame's noiseless channel output over its 128 samples; the realised signal-to-noise "
-        "power ratio over a frame, before L1 normalisation, is therefore 10^(s/10) in expectation (it scatters by about "
-        "0.4 dB rms with the noise's own sample power). The original 2016.10a set the noise amplitude to 10^(-s/10) "
-        "whatever the signal power, so its labels are not per-frame power ratios."
+        "SNR label s dB (snr_definition per_frame): complex white Gaussian noise of variance "
+        "P / 10^(s/10) is added to each frame. For digital classes P is the mean power of that "
+        "frame's noiseless channel output over its 128 samples, so the realised signal-to-noise "
+        "power ratio over a frame, before L1 normalisation, is 10^(s/10) in expectation (it "
+        "scatters by about 0.4 dB rms with the noise's own sample power). For AM-DSB, AM-SSB and "
+        "WBFM, P is "
+        "the power the frame would have through its own channel with its audio at the nominal "
+        "level, so the noise does not follow the audio: a paused AM-SSB frame is mostly noise. "
+        "The original 2016.10a set the noise amplitude to 10^(-s/10) whatever the signal power "
+        "(snr_definition original), so its labels are not per-frame power ratios."
     )
 
 
@@ -146,7 +175,8 @@ def rrc_taps(params: GeneratorParams) -> np.ndarray:
 
 
 def gaussian_frequency_taps(params: GeneratorParams) -> np.ndarray:
-    """GFSK frequency pulse: Gaussian (BT, 4-symbol span, unit sum) convolved with a 1-symbol rectangle."""
+    """GFSK frequency pulse: Gaussian (BT, 4-symbol span, unit sum) convolved with a 1-symbol
+    rectangle."""
     sps = params.samples_per_symbol
     ntaps = GFSK_SPAN_SYMBOLS * sps
     t = (np.arange(ntaps) - (ntaps - 1) / 2) / sps
@@ -256,7 +286,8 @@ def modulate(
     params: GeneratorParams | None = None,
     n_frames: int | None = None,
 ) -> np.ndarray:
-    """Clean baseband before the channel: (n_samples,) complex, or (n_frames, n_samples) if n_frames is given."""
+    """Clean baseband before the channel: (n_samples,) complex, or (n_frames, n_samples) if
+    n_frames is given."""
     params = params or GeneratorParams()
     if name not in MODULATORS:
         raise ValueError(f"unknown modulation {name!r}; the generator knows {list(CLASSES)}")
@@ -272,14 +303,53 @@ def block_rng(seed: int, name: str, snr: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(name.encode()), int(snr) % 2**32])
 
 
+def original_level(name: str, params: GeneratorParams) -> float:
+    """Amplitude factor from `modulate`'s output to the original's (GNU Radio's) level.
+
+    Only the linear digital classes differ: GNU Radio's RRC resampler has unit DC gain per
+    branch, so its output keeps the constellation's unit power, where our unit-energy taps give
+    1/samples_per_symbol of it.
+    """
+    return math.sqrt(params.samples_per_symbol) if name in DIGITAL_LINEAR else 1.0
+
+
+def nominal_power(name: str, params: GeneratorParams) -> float:
+    """Mean |modulator output|^2 of an analog class with its audio at the nominal level audio_rms.
+
+    WBFM has unit envelope whatever the audio; AM-DSB is carrier plus sidebands (tanh passes an
+    audio-level signal almost unchanged); AM-SSB is the analytic signal, twice the audio's power.
+    """
+    audio_power = (params.am_modulation_index * params.audio_rms) ** 2
+    return {"WBFM": 1.0, "AM-DSB": 1.0 + audio_power, "AM-SSB": 2.0 * audio_power}[name]
+
+
+def noise_variance(
+    name: str, snr: int, clean: np.ndarray, signal: np.ndarray, params: GeneratorParams
+) -> np.ndarray | float:
+    """E|n|^2 of each frame's noise (n, 1), or one value for all, under params.snr_definition.
+
+    clean is the modulator output fed to the channel, signal the channel's noiseless output.
+    """
+    if params.snr_definition == "original":
+        return (10 ** (-snr / 10)) ** 2
+    power = channel.frame_power(signal)
+    if name in ANALOG:  # the frame's channel gain times the class's nominal power, not its own
+        power = power * nominal_power(name, params) / channel.frame_power(clean)
+    return power / 10 ** (snr / 10)
+
+
 def generate_block(
     name: str, snr: int, n: int, seed: int, params: GeneratorParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(frames (n, L) complex L1-normalised, noiseless channel output, noise) of one (class, SNR) block."""
+    """(frames (n, L) complex L1-normalised, noiseless channel output, noise) of one (class, SNR)
+    block."""
     rng = block_rng(seed, name, snr)
     length = params.frame_length
     clean = modulate(name, channel.input_length(length, params), rng, params, n_frames=n)
-    signal, noise = channel.apply_channel(clean, snr, rng, params, out_len=length)
+    if params.snr_definition == "original":
+        clean = clean * original_level(name, params)
+    signal = channel.propagate(clean, length, rng, params)
+    noise = channel.white_noise(signal.shape, noise_variance(name, snr, clean, signal, params), rng)
     frames = signal + noise
     return frames / np.sum(np.abs(frames), axis=1, keepdims=True), signal, noise
 
@@ -292,7 +362,8 @@ def generate(
     snrs: Sequence[int] = SNRS,
     return_realised_snr: bool = False,
 ) -> tuple[np.ndarray, ...]:
-    """(x float32 (N, 2, L), labels int64 into `classes`, snr int64), blocks ordered by (class, snr).
+    """(x float32 (N, 2, L), labels int64 into `classes`, snr int64), blocks ordered by
+    (class, snr).
 
     With return_realised_snr, a fourth array holds each frame's realised SNR in dB, measured before
     normalisation (`channel.realised_snr_db`).
@@ -302,7 +373,8 @@ def generate(
     unknown = [c for c in classes if c not in MODULATORS]
     if unknown or not classes or len(set(classes)) != len(classes):
         raise ValueError(
-            f"dataset.classes must be distinct names from {list(CLASSES)}; got {classes} (unknown: {unknown})"
+            f"dataset.classes must be distinct names from {list(CLASSES)}; "
+            f"got {classes} (unknown: {unknown})"
         )
     if not snrs or any(isinstance(s, bool) or not float(s).is_integer() for s in snrs):
         raise ValueError(f"dataset.snrs must be a non-empty list of integers (dB); got {snrs}")

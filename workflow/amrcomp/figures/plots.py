@@ -12,7 +12,15 @@ import pandas as pd
 
 from amrcomp.atomic import atomic_path
 
-DTYPE_MARKERS = {"fp32": "o", "fp16": "s", "dynamic": "D", "int8": "^"}
+# File dtypes and executed precisions (amrcomp.precision: mixed, unknown) share one marker set.
+DTYPE_MARKERS = {
+    "fp32": "o",
+    "fp16": "s",
+    "dynamic": "D",
+    "int8": "^",
+    "mixed": "P",
+    "unknown": "X",
+}
 plt.rcParams.update(
     {
         "font.size": 9,

@@ -32,11 +32,11 @@ def tflite_points(tflite_paths: Iterable[str | Path]) -> pd.DataFrame:
                 "variant": record["variant"],
                 "dtype": record["dtype"],
                 "accuracy_pct": record["accuracy_pct"],
-                **records.sizes_mb(record),
+                **records.sizes_mib(record),
             }
         )
     return pd.DataFrame(
-        rows, columns=["model", "variant", "dtype", "accuracy_pct", "size_mb", "size_zip_mb"]
+        rows, columns=["model", "variant", "dtype", "accuracy_pct", "size_mib", "size_zip_mib"]
     )
 
 
@@ -86,8 +86,8 @@ def _tradeoff_size(
     points = tflite_points(inputs["tflite"])
     tradeoff(
         points,
-        "size_zip_mb",
-        "TFLite model size after zip (MB, log scale)",
+        "size_zip_mib",
+        "TFLite model size after zip (MiB, log scale)",
         png,
         svg,
         "Accuracy vs model size: every variant x TFLite dtype",
@@ -118,11 +118,24 @@ def _tradeoff_energy(
 def _tradeoff_throughput(
     inputs: Mapping[str, Any], wildcards: Mapping[str, str], png: str, svg: str
 ) -> None:
-    """Table V's rows that ran; the note counts the unsupported ones so none vanish silently."""
+    """Table V's rows measured here that ran, marked by the precision they executed in (hollow:
+    not their file's dtype). The paper's TensorRT/T4 rows are left out, as in Table V no CPU
+    point stands beside them; the note counts the unsupported rows so none vanish silently."""
     table, _ = read_table(inputs["table"])
-    table = table.assign(point=table["variant"] + " " + table["backend"])
+    table = table[table["status"] != "reference"]
+    table = table.assign(
+        point=table["variant"] + " " + table["backend"],
+        label=table["variant"] + " " + table["backend"] + " " + table["dtype"] + " file",
+        ran_in_another_precision=table["executed_precision"] != table["dtype"],
+    )
     skipped = int(table["throughput_fps"].isna().sum())
     batch = int(table["batch_size"].dropna().iloc[0]) if table["batch_size"].notna().any() else 0
+    devices = ", ".join(sorted(set(table["device"].dropna())))
+    notes = [
+        f"measured on {devices or 'no device recorded'}; the paper's TensorRT / NVIDIA T4 "
+        "throughput is in Table V's reference rows, not plotted",
+        *([f"{skipped} unsupported row(s) not shown"] if skipped else []),
+    ]
     tradeoff(
         table,
         "throughput_fps",
@@ -133,5 +146,9 @@ def _tradeoff_throughput(
         maximize_x=True,
         log_x=True,
         colour_by="point",
-        note=f"{skipped} unsupported row(s) not shown" if skipped else "",
+        marker_by="executed_precision",
+        note="\n".join(notes),
+        marker_label="ran {}",
+        label_by="label",
+        hollow_by="ran_in_another_precision",
     )

@@ -65,9 +65,17 @@ def tradeoff(
     colour_by: str = "variant",
     marker_by: str = "dtype",
     note: str = "",
+    marker_label: str = "{}",
+    label_by: str | None = None,
+    hollow_by: str | None = None,
 ) -> None:
     """Accuracy against one cost per panel (by model, optionally x a second key), Pareto front
-    marked."""
+    marked.
+
+    `marker_label` formats the legend entry of a marker value, `label_by` names the column that
+    labels front points (default: colour and marker values), `hollow_by` a boolean column whose
+    true rows are drawn hollow (the throughput figure: ran in another precision than the file).
+    """
     df = df[
         np.isfinite(df[x].astype(float)) & np.isfinite(df["accuracy_pct"].astype(float))
     ].reset_index(drop=True)
@@ -86,10 +94,12 @@ def tradeoff(
                 )
                 continue
             for _, row in part.iterrows():
+                colour = colours[row[colour_by]]
                 ax.scatter(
                     row[x],
                     row["accuracy_pct"],
-                    color=colours[row[colour_by]],
+                    facecolors="none" if hollow_by and row[hollow_by] else colour,
+                    edgecolors=colour,
                     marker=DTYPE_MARKERS.get(row[marker_by], "o"),
                     s=36,
                     zorder=3,
@@ -116,7 +126,7 @@ def tradeoff(
             )
             for _, row in front.iterrows():
                 ax.annotate(
-                    f"{row[colour_by]} {row[marker_by]}",
+                    row[label_by] if label_by else f"{row[colour_by]} {row[marker_by]}",
                     (row[x], row["accuracy_pct"]),
                     textcoords="offset points",
                     xytext=(5, 4),
@@ -134,10 +144,22 @@ def tradeoff(
         for k, c in colours.items()
     ]
     handles += [
-        plt.Line2D([], [], color="grey", marker=m, linestyle="", label=d)
+        plt.Line2D([], [], color="grey", marker=m, linestyle="", label=marker_label.format(d))
         for d, m in DTYPE_MARKERS.items()
         if len(df) and d in set(df[marker_by])
     ]
+    if hollow_by and len(df) and df[hollow_by].any():
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                color="grey",
+                marker="o",
+                markerfacecolor="none",
+                linestyle="",
+                label=f"hollow: {hollow_by.replace('_', ' ')}",
+            )
+        )
     handles.append(
         plt.Line2D(
             [], [], color="crimson", marker="o", markerfacecolor="none", label="Pareto front"

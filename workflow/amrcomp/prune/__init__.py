@@ -10,6 +10,7 @@ objects, loadable by every later stage):
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Iterable
 
 from amrcomp.frames import Split
@@ -36,6 +37,23 @@ def finetune_settings(
         "reduce_lr": None,
         "early_stopping_patience": 0,
     }
+
+
+def finetune_steps(used: dict[str, Any]) -> int:
+    """Optimiser steps a fine-tune ran (`fit`'s `used`): one per batch, the last one partial."""
+    per_epoch = math.ceil(int(used["train_frames"]) / int(used["batch_size"]))
+    return int(used["epochs_run"]) * per_epoch
+
+
+def schedule_label(method: str, schedule_mask_updates: int | None) -> str:
+    """How the variant was pruned, as a reader would call it: a tfmot schedule that never fired
+    leaves only the explicit masks, which is one-shot pruning whatever the schedule's name."""
+    if method == "filters":
+        return "structured one-shot"
+    if not schedule_mask_updates:
+        return "one-shot"
+    plural = "s" if schedule_mask_updates != 1 else ""
+    return f"gradual ({schedule_mask_updates} update{plural})"
 
 
 def fresh_copy(model):
@@ -67,7 +85,9 @@ def prune_variant(
     dynamics as training did, and folded back into the pruned model.
 
     The report holds method, target, per-layer rows (achieved sparsity or units kept, or why a
-    layer was left alone), cost totals before/after, and the fine-tune history and settings.
+    layer was left alone), cost totals before/after, the fine-tune budget (epochs, steps, frames,
+    learning rate, mask updates: what decides whether the pruning was one-shot or gradual), and
+    the fine-tune history and settings.
     """
     from amrcomp.fitting import fit
     from amrcomp.models.cost import layer_costs, totals
@@ -109,19 +129,43 @@ def prune_variant(
             "criterion": "L1 norm of each filter/unit",
             "output_layer_kept": True,
         }
+        # Filters are removed once, before the fine-tune: no mask and no schedule.
+        schedule = {
+            "frequency": None,
+            "schedule_mask_updates": None,
+            "explicit_mask_applications": None,
+        }
     else:
-        from amrcomp.prune.unstructured import prune_unstructured
+        from amrcomp.prune.unstructured import prune_unstructured, schedule_updates
 
         m_by_n = M_BY_N if variant.method == "m_by_n" else None
         pruned, rows, result, settings = prune_unstructured(
             model, variant.fraction, frequency, skip, m_by_n, tune, log
         )
+        # Counted from the steps run, not read from the wrappers' step counter: the fine-tune
+        # restores the best epoch's variables, that counter among them.
+        steps = finetune_steps(result["used"])
+        schedule = {
+            "frequency": settings["frequency"],
+            "schedule_mask_updates": schedule_updates(steps, settings["frequency"], m_by_n),
+            "explicit_mask_applications": settings["explicit_mask_applications"],
+        }
     pruned = fresh_copy(pruned)
     if input_scale != 1.0:
         from amrcomp.fitting import fold_input_scale
 
         fold_input_scale(pruned, input_scale)
     after = totals(layer_costs(pruned))
+    used = result["used"]
+    budget = {
+        "epochs": used["epochs_run"],
+        "steps": finetune_steps(used),
+        "frames": used["train_frames"],
+        "learning_rate": used["learning_rate"],
+        **schedule,
+        "pruning_schedule": schedule_label(variant.method, schedule["schedule_mask_updates"]),
+    }
+    log.info("fine-tune budget: %s", budget)
     report = {
         "method": variant.method,
         "variant": variant.name,
@@ -137,7 +181,8 @@ def prune_variant(
             "finetune": finetune,
             "input_scale": input_scale,
         },
-        "finetune": result["used"],
+        "budget": budget,
+        "finetune": used,
         "history": result["history"],
     }
     return pruned, report

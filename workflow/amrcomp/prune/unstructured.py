@@ -4,7 +4,8 @@ tfmot updates a mask only on steps where (step - begin_step) % frequency == 0, c
 so a short fine-tune (fewer steps than `frequency`) would never prune at all. The masks are
 therefore computed once explicitly before fine-tuning (the paper's begin_step=0) and once more
 after it, through the wrappers' own mask code, so the saved model always carries the target
-sparsity; the schedule keeps updating them every `frequency` steps in between.
+sparsity; the schedule keeps updating them every `frequency` steps in between. The summary
+records how many updates the schedule made: with none, the variant was pruned one-shot.
 """
 
 from __future__ import annotations
@@ -94,6 +95,19 @@ def apply_masks(model) -> None:
             mask.assign(new_mask)
             threshold.assign(new_threshold)
         layer.pruning_obj.weight_mask_op()
+
+
+def schedule_updates(steps: int, frequency: int | None, m_by_n: tuple[int, int] | None) -> int:
+    """Mask updates tfmot's schedule makes in a fine-tune of `steps` steps.
+
+    The wrappers count steps from 1 and ConstantSparsity(begin_step=0) updates on every multiple
+    of `frequency`; tfmot updates a 2:4 mask at step 1 only, whatever the frequency.
+    """
+    if m_by_n:
+        return min(steps, 1)
+    if frequency is None:
+        raise ValueError("magnitude pruning needs a schedule frequency")
+    return steps // frequency
 
 
 def m_by_n_holds(kernel: np.ndarray, m_by_n: tuple[int, int]) -> bool:
@@ -210,5 +224,6 @@ def prune_unstructured(
         "masks_applied": (
             "before fine-tuning (step 0), on tfmot's schedule during it, and once after it"
         ),
+        "explicit_mask_applications": 2,  # the apply_masks calls around the fine-tune
     }
     return stripped, rows, result, settings

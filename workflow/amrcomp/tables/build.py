@@ -18,6 +18,9 @@ from amrcomp import paper, records, variants
 from amrcomp.tables.schema import frame
 
 COUNTED_TYPES = ("Conv2D", "Dense")
+# Bytes of one weight in a .tflite file of each dtype (dynamic: int8 weights): parameters times
+# this is the least a file of the model can hold, whatever a printed size says.
+WEIGHT_BYTES = {"fp32": 4, "fp16": 2, "dynamic": 1, "int8": 1}
 
 
 def require_keras_eval(
@@ -74,6 +77,30 @@ def _nonzero(layers: list[dict[str, Any]]) -> int:
 def sparsity_pct(nonzero_params: int, baseline_params: int) -> float:
     """Share of the baseline's parameters that pruning zeroed or removed, in percent."""
     return 100.0 * (1.0 - nonzero_params / baseline_params) if baseline_params else float("nan")
+
+
+def removal(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Filters/units and parameters filter pruning removed (a prune summary's layer rows).
+
+    Removing half a layer's filters also halves the next layer's inputs, so a middle layer loses
+    about 75 % of its parameters: both shares are shown, per layer and over the pruned layers.
+    """
+    pruned = [r for r in layers if r["pruned"]]
+    before = sum(r["units_before"] for r in pruned)
+    removed = sum(r["units_before"] - r["units_after"] for r in pruned)
+    per_layer = ", ".join(
+        f"{r['layer']} {_pct(r['units_before'] - r['units_after'], r['units_before'])}"
+        f"/{_pct(r['params_before'] - r['params_after'], r['params_before'])}"
+        for r in layers
+    )
+    return {
+        "filters_removed_pct": 100.0 * removed / before if before else 0.0,
+        "per_layer_removed_pct": per_layer,
+    }
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.0f}" if whole else "0"
 
 
 # --- Table I -------------------------------------------------------------------------------
@@ -155,10 +182,17 @@ def table2(train_paths: Sequence[str | Path], models: dict[str, Any]) -> pd.Data
 # --- Table III -----------------------------------------------------------------------------
 
 
-def table3(eval_paths: Sequence[str | Path], models: dict[str, Any]) -> pd.DataFrame:
-    """Accuracy, parameters, MACs and sizes of the baseline and every pruned variant (Keras)."""
+def table3(
+    eval_paths: Sequence[str | Path], prune_paths: Sequence[str | Path], models: dict[str, Any]
+) -> pd.DataFrame:
+    """Accuracy, parameters, MACs and sizes of the baseline and every pruned variant (Keras),
+    with what pruning removed and the fine-tune budget it had (prune summaries)."""
     loaded = [(path, records.keras_eval(path)) for path in eval_paths]
     baselines = {r["model"]: r for _, r in loaded if r["variant"] == "baseline"}
+    summaries = {}
+    for path in prune_paths:
+        summary = records.prune_summary(path)
+        summaries[(summary["model"], summary["variant"])] = summary
     rows = []
     for path, record in loaded:
         model, variant = record["model"], record["variant"]
@@ -174,28 +208,57 @@ def table3(eval_paths: Sequence[str | Path], models: dict[str, Any]) -> pd.DataF
         label = paper_name(models, model)
         ref = paper.TABLE3.get(label, {}).get(target) if label and method == "magnitude" else None
         totals = record["totals"]
-        rows.append(
-            {
-                "model": model,
-                "paper_model": label,
-                "variant": variant,
-                "pruning_method": method,
-                "sparsity_pct": target,
-                "achieved_sparsity_pct": sparsity_pct(
-                    _nonzero(record["layers"]), base["totals"]["params"]
-                ),
-                "accuracy_pct": record["accuracy_pct"],
-                "accuracy_drop_pp": base["accuracy_pct"] - record["accuracy_pct"],
-                "params": totals["params"],
-                "nonzero_params": totals["nonzero_params"],
-                "macs": totals["macs"],
-                "effective_macs": totals["effective_macs"],
-                **records.sizes_mb(record),
-                "paper_accuracy_pct": ref[0] if ref else None,
-                "paper_nonzero_params": ref[1] if ref else None,
-            }
-        )
+        row = {
+            "model": model,
+            "paper_model": label,
+            "variant": variant,
+            "pruning_method": method,
+            "sparsity_pct": target,
+            "achieved_sparsity_pct": sparsity_pct(
+                _nonzero(record["layers"]), base["totals"]["params"]
+            ),
+            "params_removed_pct": 100.0 * (1.0 - totals["params"] / base["totals"]["params"]),
+            "accuracy_pct": record["accuracy_pct"],
+            "accuracy_drop_pp": base["accuracy_pct"] - record["accuracy_pct"],
+            "params": totals["params"],
+            "nonzero_params": totals["nonzero_params"],
+            "macs": totals["macs"],
+            "effective_macs": totals["effective_macs"],
+            **records.sizes_mib(record),
+            "paper_accuracy_pct": ref[0] if ref else None,
+            "paper_params_printed": ref[1] if ref else None,
+        }
+        if parsed.is_pruned:
+            row.update(_pruning(summaries, model, variant, method))
+        rows.append(row)
     return frame("table3", rows)
+
+
+def _pruning(
+    summaries: dict[tuple[str, str], dict[str, Any]], model: str, variant: str, method: str
+) -> dict[str, Any]:
+    """Table III's columns from a variant's prune summary: its fine-tune budget and schedule,
+    and for filter pruning what it removed."""
+    if (model, variant) not in summaries:
+        raise ValueError(
+            f"table3: no prune summary of {model}/{variant} among the inputs "
+            f"(results/models/{model}/pruned-{variant}.json)"
+        )
+    summary = summaries[(model, variant)]
+    budget = summary["budget"]
+    row = {
+        "pruning_schedule": budget["pruning_schedule"],
+        "finetune_epochs": budget["epochs"],
+        "finetune_steps": budget["steps"],
+        "finetune_frames": budget["frames"],
+        "finetune_learning_rate": budget["learning_rate"],
+        "pruning_frequency": budget["frequency"],
+        "schedule_mask_updates": budget["schedule_mask_updates"],
+        "explicit_mask_applications": budget["explicit_mask_applications"],
+    }
+    if method == "filters":
+        row.update(removal(summary["layers"]))
+    return row
 
 
 # --- Table IV ------------------------------------------------------------------------------
@@ -205,10 +268,11 @@ def table4(
     tflite_paths: Sequence[str | Path], keras_paths: Sequence[str | Path], models: dict[str, Any]
 ) -> pd.DataFrame:
     """TFLite accuracy and size per variant and dtype beside the paper's Table IV (baseline)."""
-    keras_acc = {}
+    keras_acc, params = {}, {}
     for path in keras_paths:
         record = records.keras_eval(path)
         keras_acc[(record["model"], record["variant"])] = record["accuracy_pct"]
+        params[(record["model"], record["variant"])] = record["totals"]["params"]
     loaded = [(path, records.tflite_eval(path)) for path in tflite_paths]
     fp32_size = {
         (r["model"], r["variant"]): r["size_bytes"] for _, r in loaded if r["dtype"] == "fp32"
@@ -228,12 +292,13 @@ def table4(
                 "paper_dtype": paper.TABLE4_DTYPE_LABELS.get(dtype),
                 "accuracy_pct": record["accuracy_pct"],
                 "keras_accuracy_pct": keras_acc[key],
-                **records.sizes_mb(record),
+                **records.sizes_mib(record),
+                "weights_mib": params[key] * WEIGHT_BYTES[dtype] / records.MIB,
                 "compression_x": fp32_size[key] / record["size_bytes"]
                 if key in fp32_size
                 else None,
                 "paper_accuracy_pct": ref[0] if ref else None,
-                "paper_size_mb": ref[1] if ref else None,
+                "paper_size_mib": ref[1] if ref else None,
             }
         )
     return frame("table4", rows)

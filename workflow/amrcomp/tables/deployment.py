@@ -1,7 +1,11 @@
 """Table V: deployment results per model, variant, dtype and backend from the benchmarks.
 
-The benchmark records carry the measurements; the Keras evaluations give the operation counts
-and the prune summaries the parameters before pruning (for the achieved sparsity).
+The benchmark records carry the measurements and the precision each row executed in; the Keras
+evaluations give the operation counts and the prune summaries the parameters before pruning
+(for the achieved sparsity). The paper measured its throughput with TensorRT on an NVIDIA T4 at
+batch 32: that figure (and its device and batch) sits only in one reference row per model and
+paper dtype (backend `REFERENCE_BACKEND`, status "reference", no measurement of ours), never
+beside a row measured on this machine.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-from amrcomp import paper, records, variants
+from amrcomp import paper, precision, records, variants
 from amrcomp.tables.build import ops_summary, paper_name, require_keras_eval, sparsity_pct
 from amrcomp.tables.schema import frame
+
+REFERENCE_BACKEND = f"paper: {paper.TABLE5_RUNTIME} on {paper.TABLE5_GPU}"
+# The columns that identify a measured row's configuration, shared by its reference row.
+REFERENCE_KEYS = ("model", "paper_model", "variant", "pruning_method", "sparsity_pct", "dtype")
 
 
 def bench_measurements(record: dict[str, Any], batch_size: int, path: str | Path) -> dict[str, Any]:
@@ -24,7 +32,7 @@ def bench_measurements(record: dict[str, Any], batch_size: int, path: str | Path
     gets missing measurements with the backend's message as the note.
     """
     row: dict[str, Any] = {"device": device_name(record, path), "note": record["message"]}
-    row.update(records.sizes_mb(record))
+    row.update(records.sizes_mib(record))
     if record["status"] != "ok":
         row["note"] = record["message"] or "unsupported (no message recorded)"
         return row
@@ -54,6 +62,34 @@ def bench_measurements(record: dict[str, Any], batch_size: int, path: str | Path
     return row
 
 
+def executed(record: dict[str, Any], path: str | Path) -> dict[str, str]:
+    """The precision the benchmark found its backend executed in, and what that rests on."""
+    records.require(record, ("executed_precision", "precision_evidence"), path, "benchmark")
+    if record["executed_precision"] not in precision.PRECISIONS:
+        raise records.RecordError(
+            f"{path}: executed_precision {record['executed_precision']!r} is not one of "
+            f"{precision.PRECISIONS}; re-run the benchmark"
+        )
+    return {k: record[k] for k in ("executed_precision", "precision_evidence")}
+
+
+def reference_row(row: dict[str, Any], throughput_fps: float) -> dict[str, Any]:
+    """The paper's Table V row beside a measured `row` of the same model, variant and dtype:
+    its paper_* figures plus the paper's throughput, device and batch, and nothing of ours."""
+    return {
+        **{k: row[k] for k in REFERENCE_KEYS},
+        **{k: v for k, v in row.items() if k.startswith("paper_")},
+        "backend": REFERENCE_BACKEND,
+        "status": "reference",
+        "note": "the paper's Table V figures, not measured here",
+        "executed_precision": "unknown",
+        "precision_evidence": "the paper does not report the precision TensorRT's layers ran in",
+        "paper_throughput_fps": throughput_fps,
+        "paper_batch_size": paper.TABLE5_BATCH_SIZE,
+        "paper_device": paper.TABLE5_DEVICE,
+    }
+
+
 def device_name(record: dict[str, Any], path: str | Path) -> str:
     """The GPU's name for TensorRT (the configured device), else the CPU model."""
     machine = record.get("machine")
@@ -78,7 +114,8 @@ def table5(
     models: dict[str, Any],
     batch_size: int,
 ) -> pd.DataFrame:
-    """Deployment results per model, variant, dtype and backend beside the paper's Table V."""
+    """Deployment results per model, variant, dtype and backend, and the paper's Table V as
+    reference rows."""
     layers = {}
     nonzero = {}
     for path in keras_paths:
@@ -90,7 +127,7 @@ def table5(
         record = records.load(path)
         records.require(record, ("model", "variant", "totals_before"), path, "prune summary")
         before[(record["model"], record["variant"])] = record["totals_before"]["params"]
-    rows = []
+    rows, references = [], {}
     for path in bench_paths:
         record = records.bench(path)
         model, variant, dtype = record["model"], record["variant"], record["dtype"]
@@ -121,6 +158,7 @@ def table5(
             "dtype": dtype,
             "backend": record["backend"],
             "status": record["status"],
+            **executed(record, path),
             "batch_size": batch_size,
             **ops_summary(layers[key]),
             **bench_measurements(record, batch_size, path),
@@ -130,12 +168,12 @@ def table5(
                 paper_mflops=paper.TABLE5_MFLOPS[label],
                 paper_sparsity_pct=paper.TABLE5_SPARSITY_PCT,
                 paper_accuracy_pct=ref[0],
-                paper_size_mb=ref[1],
-                paper_throughput_fps=ref[2],
-                paper_batch_size=paper.TABLE5_BATCH_SIZE,
-                paper_device=paper.TABLE5_DEVICE,
+                paper_size_mib=ref[1],
             )
+            references.setdefault((model, variant, dtype), reference_row(row, ref[2]))
         rows.append(row)
+    # Appended last, so each follows the measured rows of its model, variant and dtype.
+    rows.extend(references.values())
     # Model-major like the paper (the inputs come backend-major): model, variant, dtype, backend.
     first = {}
     for row in rows:

@@ -50,8 +50,8 @@ def _table2(inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Built:
 
 @register("table3")
 def _table3(inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Built:
-    """Pruning results from the Keras evaluations of every variant."""
-    return Built({"table3": build.table3(inputs["evals"], params["models"])})
+    """Pruning results from the Keras evaluations and prune summaries of every variant."""
+    return Built({"table3": build.table3(inputs["evals"], inputs["prune"], params["models"])})
 
 
 @register("table4")
