@@ -2,7 +2,7 @@
 GNU Radio.
 
 Why: the study must run without downloading the real file, and a stand-in is only useful if it
-is built like the original (facts.md, "How the original 2016.10a was generated"):
+is built like the original (its GNU Radio generation script; README.md, *Data*, lists the parts):
 
 - digital: Gray-mapped BPSK, QPSK, 8PSK, PAM4, QAM16, QAM64 from random bits, 8 samples/symbol,
   root-raised-cosine shaping (roll-off 0.35, 11-symbol span); GFSK (BT 0.35, sensitivity 0.1
