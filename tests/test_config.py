@@ -179,3 +179,10 @@ def test_schema_enums_speak_the_variant_vocabulary():
         assert re.fullmatch(pattern.strip("^$"), name) and re.fullmatch(
             variants.VARIANT_PATTERN, name
         )
+
+
+def test_every_schema_key_is_documented_in_config_readme():
+    schema = yaml.safe_load((CONFIG_DIR / "schema.yaml").read_text())
+    readme = (CONFIG_DIR / "README.md").read_text()
+    keys = {path.rsplit(".", 1)[-1] for path, _ in _walk(schema, "", schema["$defs"])}
+    assert not {k for k in keys if f"`{k}`" not in readme and f"{k}`" not in readme} - {"<name>"}
