@@ -1,6 +1,8 @@
 # Deployment benchmarks (Table V): accuracy, throughput and latency of each deployed file on
-# ONNX Runtime (CPU), LiteRT (the quantize stage's .tflite) and TensorRT (GPU; its availability
-# is checked at the start of a run), and the TensorRT engines those runs load.
+# ONNX Runtime (CPU), LiteRT (the quantize stage's .tflite), OpenVINO (CPU, the ONNX files) and
+# TensorRT (GPU; its availability is checked at the start of a run), and the TensorRT engines
+# those runs load. bf16 is no file: its rows run the fp32 file where the runtime offers bf16
+# and are recorded as not offered elsewhere, so no engine is built for it.
 
 
 rule trt_build:
@@ -14,7 +16,7 @@ rule trt_build:
     benchmark:
         "results/benchmarks/trt/{model}/{variant}-{dtype}.tsv"
     wildcard_constraints:
-        dtype=variants.alternatives(variants.DEPLOY_DTYPES),
+        dtype=variants.alternatives(variants.ONNX_DTYPES),
     conda:
         "../envs/gpu.yaml"
     threads: 1
@@ -41,6 +43,8 @@ rule benchmark:
         "results/logs/bench/{backend}/{model}/{variant}-{dtype}.log",
     benchmark:
         "results/benchmarks/bench/{backend}/{model}/{variant}-{dtype}.tsv"
+    wildcard_constraints:
+        dtype=variants.alternatives(variants.DEPLOY_DTYPES),
     conda:
         "../envs/amrcomp.yaml"
     # All cores and an exclusive slot: nothing else runs while a benchmark is timing.

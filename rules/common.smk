@@ -15,7 +15,7 @@ MODELS = list(config["models"])
 DATA_DIR = f"results/data/{config['dataset']['name']}"
 DATA_FILES = frames_io.all_paths(DATA_DIR)
 DATA_MANIFEST = f"{DATA_DIR}/manifest.json"
-VARIANTS = variants.all_variants(config)
+VARIANTS = all_variants(config)
 PRUNED_VARIANTS = variants.pruned_variants(config["prune"])
 TFLITE_DTYPES = config["quantize"]["dtypes"]
 ENERGY_DTYPES = config["energy"]["dtypes"]
@@ -49,10 +49,13 @@ def arch_module(wildcards):
 
 
 def keras_model(wildcards):
-    """Baseline or pruned Keras model of a (model, variant)."""
-    if wildcards.variant == variants.BASELINE:
-        return f"results/models/{wildcards.model}/baseline.keras"
-    return f"results/models/{wildcards.model}/pruned-{wildcards.variant}.keras"
+    """Baseline, control or pruned Keras model of a (model, variant)."""
+    return f"results/models/{wildcards.model}/{variants.model_stem(wildcards.variant)}.keras"
+
+
+def prune_summaries(names):
+    """Fine-tune summaries (pruned variants, control) of every model's variants `names`."""
+    return [f"results/models/{m}/{variants.model_stem(v)}.json" for m in MODELS for v in names]
 
 
 def per_variant(pattern, variant_list=VARIANTS, models=MODELS, **more):
@@ -62,7 +65,6 @@ def per_variant(pattern, variant_list=VARIANTS, models=MODELS, **more):
 
 KERAS_EVAL = "results/eval/{model}/{variant}-fp32.json"
 TFLITE_EVAL = "results/eval/tflite/{model}/{variant}-{dtype}.json"
-PRUNE_SUMMARY = "results/models/{model}/pruned-{variant}.json"
 BENCH = "results/bench/{backend}/{model}/{variant}-{dtype}.json"
 ENERGY = "results/energy/{model}/{variant}-{dtype}.json"
 FINETUNE_HISTORY = "results/models/{model}/pruned-{variant}.history.csv"
@@ -73,10 +75,9 @@ KERAS_EVALS = per_variant(KERAS_EVAL)
 TFLITE_EVALS = per_variant(TFLITE_EVAL, dtype=TFLITE_DTYPES)
 TABLE4_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE4_VARIANTS)
 TABLE4_TFLITE_EVALS = per_variant(TFLITE_EVAL, TABLE4_VARIANTS, dtype=TFLITE_DTYPES)
-PRUNE_SUMMARIES = per_variant(PRUNE_SUMMARY, PRUNED_VARIANTS)  # Table III: budgets, removals
+PRUNE_SUMMARIES = prune_summaries(finetuned_variants(config))  # Table III
 TABLE5_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE5_VARIANTS)
-TABLE5_PRUNED = [v for v in TABLE5_VARIANTS if v in PRUNED_VARIANTS]
-TABLE5_PRUNE_SUMMARIES = per_variant(PRUNE_SUMMARY, TABLE5_PRUNED)  # parameters before pruning
+TABLE5_PRUNE_SUMMARIES = prune_summaries([v for v in TABLE5_VARIANTS if v in PRUNED_VARIANTS])
 BENCHMARKS = per_variant(BENCH, TABLE5_VARIANTS, backend=BACKENDS, dtype=DEPLOY_DTYPES)
 ENERGY_ESTIMATES = per_variant(ENERGY, dtype=ENERGY_DTYPES)
 ENERGY_TFLITE_EVALS = per_variant(TFLITE_EVAL, dtype=energy_tflite_dtypes(config))
@@ -90,20 +91,20 @@ def of_model(pattern, variant_list=VARIANTS, **more):
 
 
 def onnx_conversion_inputs(wildcards):
-    """fp16/int8 ONNX derive from the fp32 export; int8 also needs training frames to calibrate."""
+    """fp16/int8 derive from, and are checked against, the fp32 export; int8 calibrates on train."""
     fp32 = f"results/onnx/{wildcards.model}/{wildcards.variant}-fp32.onnx"
-    inputs = {"fp32": fp32, "model": keras_model(wildcards), "test": split_files("test")}
-    if wildcards.dtype == "int8":
-        inputs["train"] = split_files("train")
-    return {**inputs, "manifest": DATA_MANIFEST}
+    inputs = {"fp32": fp32, "test": split_files("test")}  # no Keras model: no TensorFlow
+    train = {"train": split_files("train")} if wildcards.dtype == "int8" else {}
+    return {**inputs, **train, "manifest": DATA_MANIFEST}
 
 
-DEPLOYED = {"onnxruntime": "onnx/{}.onnx", "litert": "tflite/{}.tflite", "tensorrt": "trt/{}.plan"}
+ONNX = "onnx/{}.onnx"  # ONNX Runtime and OpenVINO run the same files
+DEPLOYED = dict(onnxruntime=ONNX, openvino=ONNX, litert="tflite/{}.tflite", tensorrt="trt/{}.plan")
 
 
 def bench_inputs(wildcards):
-    """The deployed file of a backend (ONNX, .tflite or TensorRT plan) and the test split."""
-    stem = f"{wildcards.model}/{wildcards.variant}-{wildcards.dtype}"
+    """A backend's deployed file (ONNX, .tflite or plan; bf16: the fp32 one) and the test split."""
+    stem = f"{wildcards.model}/{wildcards.variant}-{variants.file_dtype(wildcards.dtype)}"
     inputs = {"test": split_files("test"), "manifest": DATA_MANIFEST}
     inputs["deployed"] = f"results/{DEPLOYED[wildcards.backend].format(stem)}"
     if wildcards.backend == "tensorrt":

@@ -1,5 +1,6 @@
-# ONNX exports of each (model, variant), each checked against its Keras model on the test split
-# before it is renamed into place: fp32 from Keras, fp16 and QDQ int8 from that fp32 file.
+# ONNX exports of each (model, variant), each checked on the test split against its source
+# before it is renamed into place: fp32 from (and against) Keras, fp16 and QDQ int8 from (and
+# against) that fp32 file on ONNX Runtime, so only export_onnx jobs start TensorFlow.
 
 
 rule export_onnx:

@@ -28,3 +28,19 @@ rule prune:
         data_dir=data_dir_of_inputs,
     script:
         "../workflow/scripts/prune.py"
+
+
+# The dense controls: the baseline through exactly one method's fine-tune (same frames, steps,
+# learning rate, seed, input scale, precision, distillation), nothing pruned. A variant's drop
+# against its control measures pruning, not the extra training of a baseline still improving.
+use rule prune as control with:
+    output:
+        model="results/models/{model}/{variant}.keras",
+        history="results/models/{model}/{variant}.history.csv",
+        summary="results/models/{model}/{variant}.json",
+    log:
+        "results/logs/prune/{model}/{variant}.log",
+    benchmark:
+        "results/benchmarks/prune/{model}/{variant}.tsv"
+    wildcard_constraints:
+        variant=variants.CONTROL_PATTERN,

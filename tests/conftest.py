@@ -17,9 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "config" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-# Keys and columns that measure time (they differ between any two runs).
+# Keys and columns that measure time (they differ between any two runs; speedup: a ratio of two).
 TIMING = re.compile(
-    r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size", re.I
+    r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size|speedup", re.I
 )
 
 

@@ -39,7 +39,7 @@ def test_paper_config_has_the_papers_settings():
         ) == (110, 256, 0.001, 0.9, 0.999)
         assert train["input_scale"] is None  # the paper trained on the raw frames
         assert (
-            model_finetune(config, name)["frames"] is None
+            model_finetune(config, name, "magnitude")["frames"] is None
         )  # fine-tunes see the whole training split
 
 
@@ -59,7 +59,7 @@ def test_deep_merge_keeps_sibling_keys():
         ({"prune": {"sparsities": [50, 120]}}, "120 is greater than the maximum of 99"),
         ({"prune": {"sparsities": [0]}}, "0 is less than the minimum of 1"),
         ({"quantize": {"dtypes": ["int4"]}}, "'int4' is not one of"),
-        ({"deploy": {"backends": ["openvino"]}}, "'openvino' is not one of"),
+        ({"deploy": {"backends": ["tvm"]}}, "'tvm' is not one of"),
         ({"dataset": {"source": "rml2020"}}, "'rml2020' is not one of"),
         (
             {"models": {"model1": {"train": {"input_scale": "big"}}}},
@@ -85,7 +85,7 @@ def test_unknown_architecture_names_the_key(tmp_path):
 
 
 def test_table_variant_must_be_built(tmp_path):
-    with pytest.raises(ConfigError, match="tables.table5_variants: variant 'filters-50'"):
+    with pytest.raises(ConfigError, match="tables.table5_variants: variant 'control-filters'"):
         load_config(write(tmp_path, {"prune": {"methods": ["magnitude"]}}))
 
 
@@ -156,9 +156,11 @@ def test_defaults_fill_a_config_that_names_only_its_models(tmp_path):
     shipped = yaml.safe_load((CONFIG_DIR / "config.yaml").read_text())
     assert set(shipped) == {"models"}
     config = load_config()
-    assert config["deploy"]["backends"] == ["onnxruntime", "litert"]
+    assert config["deploy"]["backends"] == ["onnxruntime", "litert", "openvino"]
+    assert config["deploy"]["dtypes"] == ["fp32", "fp16", "int8", "bf16"]
     assert config["models"]["model2"]["train"]["batch_size"] == 256
-    assert model_finetune(config, "model2") == config["prune"]["finetune"]  # no override: no change
+    # no override: no change
+    assert model_finetune(config, "model2", "magnitude") == config["prune"]["finetune"]
 
 
 def test_schema_enums_speak_the_variant_vocabulary():
@@ -175,10 +177,57 @@ def test_schema_enums_speak_the_variant_vocabulary():
     deploy_dtypes = props["deploy"]["properties"]["dtypes"]["items"]["enum"]
     assert deploy_dtypes == list(variants.DEPLOY_DTYPES)
     pattern = props["tables"]["properties"]["table5_variants"]["items"]["pattern"]
-    for name in ("baseline", "magnitude-50", "m_by_n-50", "filters-25"):
+    for name in ("baseline", "control-filters", "magnitude-50", "m_by_n-50", "filters-25"):
         assert re.fullmatch(pattern.strip("^$"), name) and re.fullmatch(
             variants.VARIANT_PATTERN, name
         )
+
+
+def test_one_control_per_distinct_recipe(tmp_path):
+    """A dense control per fine-tune recipe, built by the prune stage, in Table V by default;
+    methods with one recipe (and precision: tfmot's wrappers fine-tune in fp32) share one."""
+    from amrcomp import variants
+    from amrcomp.settings import all_variants, control_of, controls, finetuned_variants
+
+    config = load_config()
+    assert all_variants(config)[:3] == ["baseline", "control-magnitude", "control-filters"]
+    assert config["tables"]["table5_variants"][0] == "control-filters"
+    assert control_of(config, "filters-35") == "control-filters"
+    assert control_of(config, "magnitude-50") == "control-magnitude"
+    assert control_of(config, "baseline") is None
+    assert model_finetune(config, "model1", "filters")["epochs"] == 3  # models.*.method_finetune
+    assert model_finetune(config, "model1", "magnitude")["frames"] == 50000  # models.*.finetune
+    tfmot = {"methods": ["magnitude", "m_by_n"]}
+    shared = load_config(
+        write(tmp_path, {"prune": tfmot, "tables": {"table5_variants": ["m_by_n-50"]}})
+    )
+    assert controls(shared) == {"magnitude": "control-magnitude", "m_by_n": "control-magnitude"}
+    apart = {
+        "prune": {**tfmot, "method_finetune": {"m_by_n": {"epochs": 2}}},
+        "tables": {"table5_variants": ["m_by_n-50"]},
+    }
+    assert set(controls(load_config(write(tmp_path, apart))).values()) == {
+        "control-magnitude",
+        "control-m_by_n",
+    }
+    unpruned = {"prune": {"methods": []}, "tables": {"table5_variants": ["baseline"]}}
+    assert finetuned_variants(load_config(write(tmp_path, unpruned))) == []
+    control = variants.parse("control-filters")
+    assert control.name == "control-filters" and not control.is_pruned and control.is_finetuned
+    assert control.pruning_method == "none" and control.method == "filters"
+    assert variants.model_stem("control-filters") == "control-filters"
+    assert variants.model_stem("filters-50") == "pruned-filters-50"
+    assert variants.model_stem("baseline") == "baseline"
+    with pytest.raises(ValueError, match="not built by the prune stage"):
+        variants.parse_finetuned("baseline")
+    with pytest.raises(ValueError, match="neither"):
+        variants.parse("control")
+    no_pruning = {"prune": {"methods": []}, "tables": {"table5_variants": ["control-filters"]}}
+    with pytest.raises(ConfigError, match="tables.table5_variants: variant 'control-filters'"):
+        load_config(write(tmp_path, no_pruning))
+    distill = {"models": {"model2": {"finetune": {"distill": {"enabled": True}}}}}
+    merged = model_finetune(load_config(write(tmp_path, distill)), "model2", "magnitude")
+    assert merged["distill"] == {"enabled": True, "alpha": 0.5, "temperature": 4.0}
 
 
 def test_every_schema_key_is_documented_in_config_readme():

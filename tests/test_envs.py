@@ -48,6 +48,7 @@ def test_lock_pins_the_versions_the_paper_stack_needs():
         "onnx",
         "onnxruntime",
         "ai-edge-litert",
+        "openvino",
         "pandas",
         "numpy",
         "pyarrow",

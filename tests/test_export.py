@@ -1,7 +1,11 @@
 """ONNX export: fp32 equivalence with Keras, fp16 types, QDQ int8 structure, the checks that fail
-a rule."""
+a rule, and conversions (fp16/int8) checked against the fp32 export without TensorFlow."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,8 +18,10 @@ import onnx  # noqa: E402
 from onnx import TensorProto, numpy_helper  # noqa: E402
 
 from amrcomp import export  # noqa: E402
+from amrcomp.frames import Split, load_split, write_split  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.runtimes import onnx_predictor  # noqa: E402
+from conftest import ROOT, snakemake  # noqa: E402
 
 N_FRAMES = 96
 
@@ -248,7 +254,7 @@ def test_check_export_of_a_file_ort_refuses_runs_on_the_reference_evaluator(
     tmp_path, keras_predict, frames
 ):
     """A dtype ORT's CPU provider cannot run is checked on onnx's reference evaluator (fp16/int8)
-    and fails like any other export that does not reproduce Keras; fp32 must run on ORT."""
+    and fails like any other export that does not reproduce its reference; fp32 must run on ORT."""
     from onnx import helper
 
     node = helper.make_node("Conv", ["x", "w"], ["y"])
@@ -293,3 +299,135 @@ def test_histogram_calibration_methods(exported, keras_predict, frames, tmp_path
     assert settings["calibration_method"] == method and settings["calibration_frames"] == 32
     figures = export.compare(keras_predict, onnx_predictor(path, 1), frames)
     assert figures["agreement"] >= 0.5 and "QuantizeLinear" in export.op_counts(path)
+
+
+# ---------------------------------------------------------------- conversions: no TensorFlow
+
+# margin 0: a random-weight model leads by less than 0.1, so every frame must count as decisive
+CHECK = {"agreement_min": 0.5, "margin": 0.0, "accuracy_drop_max": 0.25}
+SETTINGS = {"opset": 17, "check": CHECK, "batch_size": 40}
+CALIBRATION = {"method": "minmax", "frames": 32, "seed": 0}
+TF_MODULES = (
+    "tensorflow",
+    "tf_keras",
+    "keras",
+    "tf2onnx",
+    "qkeras",
+    "tensorflow_model_optimization",
+)
+
+
+@pytest.fixture(scope="module")
+def data_dir(frames, tmp_path_factory):
+    """Test and training splits of the random frames, as the data rule stores them."""
+    out = tmp_path_factory.mktemp("data")
+    labels = np.random.default_rng(5).integers(0, 11, len(frames))
+    split = Split(x=frames[..., 0], labels=labels, snr=np.zeros(len(frames), np.int64))
+    for name in ("test", "train"):
+        write_split(out, name, split)
+    return out
+
+
+@pytest.fixture(scope="module")
+def relabelled_fp32(exported, tmp_path_factory):
+    """The fp32 export with its output classes rotated by one (the output layer's weight columns
+    and bias rolled): a valid fp32 file whose every decisive class differs from the Keras model's.
+    """
+    proto = onnx.load(str(exported["fp32"]))
+    graph = proto.graph
+    inits = {t.name: t for t in graph.initializer}
+    tensor = next(n for n in graph.node if n.op_type == "Softmax").input[0]
+    while True:  # tf2onnx: Dense(softmax) -> MatMul [-> Add bias] -> Softmax
+        node = next(n for n in graph.node if tensor in n.output)
+        assert node.op_type in ("Add", "MatMul"), node.op_type
+        for name in (i for i in node.input if i in inits):
+            rolled = np.roll(numpy_helper.to_array(inits[name]), 1, axis=-1)
+            inits[name].CopyFrom(numpy_helper.from_array(rolled, name))
+        if node.op_type == "MatMul":
+            break
+        tensor = next(i for i in node.input if i not in inits)
+    path = tmp_path_factory.mktemp("relabelled") / "m-fp32.onnx"
+    export.save_onnx(proto, path)
+    return path
+
+
+@pytest.mark.parametrize("dtype", ["fp16", "int8"])
+def test_conversion_is_checked_against_the_fp32_export(
+    relabelled_fp32, keras_predict, data_dir, tmp_path, dtype
+):
+    """The check compares the converted file with the fp32 export it was made from, on ONNX
+    Runtime, frame for frame, and the record says so. The fp32 file here disagrees with Keras
+    on every decisive frame, so a check against Keras would fail the conversion."""
+    out = tmp_path / f"m-{dtype}.onnx"
+    record = export.export_checked(
+        dtype, relabelled_fp32, out, data_dir, SETTINGS, 1, CALIBRATION, "onnxruntime"
+    )
+    check = record["check"]
+    assert record["source"] == str(relabelled_fp32) and out.exists() and check["passed"]
+    assert check["reference"] == export.FP32_ONNX == "the fp32 ONNX export"
+    assert check["reference_runtime"] == check["runtime"] == export.ORT_CPU
+    test = load_split(data_dir, "test")
+    frames, labels = test.model_input(), test.labels
+    fp32, converted = onnx_predictor(relabelled_fp32, 1), onnx_predictor(out, 1)
+    expected = export.compare(fp32, converted, frames, 40, labels, CHECK["margin"])
+    assert {k: check[k] for k in expected} == expected and check["max_abs_diff"] > 0
+    against_keras = export.compare(keras_predict, converted, frames, margin=CHECK["margin"])
+    assert against_keras["decisive_frames"] > 0 and against_keras["decisive_agreement"] == 0.0
+
+
+def test_conversion_failures_name_the_fp32_export():
+    frames = np.arange(2, dtype=np.float32)[:, None]
+    fp32 = _scores([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
+    shuffled = _scores([[0.05, 0.9, 0.05], [0.8, 0.1, 0.1]])
+    figures = export.compare(fp32, shuffled, frames, labels=np.array([0, 1]), margin=0.1)
+    with pytest.raises(
+        export.ExportCheckFailed,
+        match=r"int8 ONNX export differs from the fp32 ONNX export on 2 test frames: class "
+        r"agreement 0.0000 .* where the fp32 ONNX export's top-1 leads by >= 0.1; accuracy "
+        r"0.0000 vs the fp32 ONNX export 1.0000",
+    ):
+        export.verdict("int8", figures, 0.95, 0.02, reference_name=export.FP32_ONNX)
+
+
+@pytest.mark.parametrize("dtype", ["fp16", "int8"])
+def test_convert_onnx_job_never_imports_tensorflow(exported, data_dir, tmp_path, dtype):
+    """The rule script, run as Snakemake runs it (a fresh interpreter) on convert_onnx's inputs:
+    no Keras model among them, and no TensorFlow (seconds of start-up per job) in the process."""
+    out = tmp_path / "out"
+    code = f"""
+import json, runpy, sys
+sys.path.insert(0, {str(ROOT / "workflow")!r})
+
+class Named(dict):
+    __getattr__ = dict.__getitem__
+
+snakemake = Named(
+    wildcards=Named(model="m", variant="baseline", dtype={dtype!r}),
+    input=Named(fp32={str(exported["fp32"])!r}, test=[], manifest=""),
+    output=Named(onnx={str(out / "m.onnx")!r}, check={str(out / "m.check.json")!r}),
+    params=Named(
+        data_dir={str(data_dir)!r}, settings={SETTINGS!r}, calibration={CALIBRATION!r},
+        int8_scheme="onnxruntime",
+    ),
+    log=[{str(out / "m.log")!r}],
+    threads=1,
+)
+runpy.run_path({str(ROOT / "workflow/scripts/export.py")!r}, {{"snakemake": snakemake}})
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {TF_MODULES!r})))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.splitlines()[-1]) == [], "convert_onnx imported TensorFlow"
+    record = json.loads((out / "m.check.json").read_text())
+    assert record["check"]["reference"] == export.FP32_ONNX and record["check"]["passed"]
+    assert record["source"] == str(exported["fp32"]) and (out / "m.onnx").exists()
+
+
+def test_convert_onnx_rule_takes_no_keras_model(tmp_path):
+    """The conversions' inputs are the fp32 export and the data, not the .keras file: a
+    retrained-but-identical Keras model re-runs export_onnx only, and no TensorFlow is needed."""
+    target = "results/onnx/model1/magnitude-50-int8.onnx"
+    proc = snakemake(tmp_path / "run", "-n", "--", target)
+    block = proc.stdout.split("rule convert_onnx:", 1)[1].split("\n\n", 1)[0]
+    inputs = next(line for line in block.splitlines() if line.strip().startswith("input:"))
+    assert "results/onnx/model1/magnitude-50-fp32.onnx" in inputs and ".keras" not in inputs

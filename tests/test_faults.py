@@ -222,9 +222,9 @@ def test_failing_job_is_named_and_other_chain_completes(tiny_copy, tmp_path):
             "'int4' is not one of",
         ),
         (
-            {"deploy": {"backends": ["onnxruntime", "openvino"]}},
+            {"deploy": {"backends": ["onnxruntime", "tvm"]}},
             "['deploy']['backends']",
-            "'openvino' is not one of",
+            "'tvm' is not one of",
         ),
     ],
     ids=[

@@ -13,7 +13,7 @@ from amrcomp import report
 from amrcomp.atomic import read_json
 from amrcomp.figures import registry
 from amrcomp.tablefile import read_table, write_table
-from amrcomp.tables import schema
+from amrcomp.tables import deployment, schema
 
 REFERENCE = "paper: TensorRT on NVIDIA T4"
 
@@ -69,6 +69,29 @@ def test_summary_says_where_the_papers_throughput_is_and_what_ran(t5):
     assert "litert ran int8" not in other  # ran in its own dtype
     unsupported = next(t for t in text if t.startswith("Unsupported"))
     assert "int8 on onnxruntime (refused)" in unsupported and REFERENCE not in unsupported
+
+
+def test_summary_names_the_fastest_runtime_and_what_is_not_offered():
+    why = "not offered: LiteRT runs an fp32 .tflite in float32"
+    rows = [
+        row("fp16", "onnxruntime"),
+        row("fp16", "litert", executed="fp32", throughput_fps=7000.0),
+        row("int8", "litert", executed="int8"),
+        row("int8", "onnxruntime", status="unsupported", executed="unknown", note="refused"),
+        row("bf16", "openvino", executed="bf16", throughput_fps=9000.0),
+        row("bf16", "litert", status="not_offered", executed="unknown", note=why),
+    ]
+    deployment.mark_fastest(rows)
+    table = schema.frame("table5", rows)
+    section = report._fastest_section(table)
+    best = section.table.set_index("dtype")
+    assert best.loc["fp16", "fastest backend"] == "litert"  # 7000 over onnxruntime's 5000
+    assert best.loc["fp16", "others (frames/s)"] == "onnxruntime 5000"
+    assert best.loc["bf16", "fastest backend"] == "openvino" and len(best) == 3
+    assert "litert 2 of 3, openvino 1 of 3" in section.text[0]
+    line = next(t for t in report._table5_text(table) if t.startswith("Not offered"))
+    assert line == f"Not offered: bf16 on litert (1 rows): {why.removeprefix('not offered: ')}."
+    assert not any(t.startswith("Unsupported") and "bf16" in t for t in report._table5_text(table))
 
 
 def test_throughput_figure_leaves_out_the_papers_rows_and_marks_executed_precision(

@@ -25,8 +25,8 @@ from amrcomp.prune.filters import layer_rows, plan, shrink  # noqa: E402
 from amrcomp.prune.unstructured import schedule_updates  # noqa: E402
 from amrcomp.settings import load_config, model_finetune  # noqa: E402
 from amrcomp.tablefile import read_table  # noqa: E402
-from amrcomp.tables import build, schema  # noqa: E402
-from amrcomp.variants import parse_pruned  # noqa: E402
+from amrcomp.tables import build, pruning, schema  # noqa: E402
+from amrcomp.variants import parse_finetuned  # noqa: E402
 from conftest import ROOT, TINY  # noqa: E402
 
 MODELS = {"model1": {"paper_name": "Model 1"}, "model2": {"paper_name": "Model 2"}}
@@ -43,8 +43,13 @@ def write(tmp_path, name: str, record: dict) -> str:
 
 
 def eval_record(model: str, variant: str, rows: list, dtype: str = "fp32", size: int = 1) -> dict:
-    """A Keras or TFLite evaluation record with the fields the table builders read."""
+    """A Keras or TFLite evaluation record with the fields the table builders read (one frame,
+    classified right, at 0 dB)."""
+    from amrcomp.scoring import summarise
+
+    per_frame = summarise(np.array([0]), np.array([0]), np.array([0]), ["a"])
     return {
+        **per_frame,
         "model": model,
         "variant": variant,
         "dtype": dtype,
@@ -178,6 +183,7 @@ def test_table3_reports_filters_and_parameters_removed(tmp_path, filter_pruned):
     before, after = layer_costs(model), layer_costs(small)
     evals = [
         write(tmp_path, "b.json", eval_record("model2", "baseline", before)),
+        write(tmp_path, "c.json", eval_record("model2", "control-filters", before)),
         write(tmp_path, "f.json", eval_record("model2", "filters-50", after)),
     ]
     budget = {
@@ -198,9 +204,12 @@ def test_table3_reports_filters_and_parameters_removed(tmp_path, filter_pruned):
         "totals_before": totals(before),
         "totals_after": totals(after),
         "budget": budget,
+        "distillation": {"enabled": False},
     }
-    prunes = [write(tmp_path, "p.json", summary)]
-    t3 = build.table3(evals, prunes, MODELS).set_index("variant")
+    control = {**summary, "variant": "control-filters", "method": "none", "layers": []}
+    prunes = [write(tmp_path, "p.json", summary), write(tmp_path, "pc.json", control)]
+    controls = {"filters-50": "control-filters"}
+    t3 = pruning.table3(evals, prunes, MODELS, controls).set_index("variant")
     row = t3.loc["filters-50"]
     assert row["filters_removed_pct"] == pytest.approx(50, abs=0.5)
     assert row["params_removed_pct"] == pytest.approx(
@@ -214,7 +223,7 @@ def test_table3_reports_filters_and_parameters_removed(tmp_path, filter_pruned):
     assert t3.loc["baseline", "params_removed_pct"] == 0
     assert pd.isna(t3.loc["baseline", "filters_removed_pct"])
     with pytest.raises(ValueError, match=r"no prune summary of model2/filters-50"):
-        build.table3(evals, [], MODELS)
+        pruning.table3(evals, prunes[1:], MODELS, controls)  # the control's summary only
 
 
 def test_table3_rule_reads_every_prune_summary():
@@ -222,7 +231,7 @@ def test_table3_rule_reads_every_prune_summary():
     table3 = tables.split("use rule table1 as table3 with:")[1].split("\nuse rule")[0]
     assert "prune=PRUNE_SUMMARIES," in table3
     common = (ROOT / "rules" / "common.smk").read_text()
-    assert "PRUNE_SUMMARIES = per_variant(PRUNE_SUMMARY, PRUNED_VARIANTS)" in common
+    assert "PRUNE_SUMMARIES = prune_summaries(finetuned_variants(config))" in common
     assert len(common.splitlines()) < 150
 
 
@@ -244,7 +253,7 @@ def test_schedule_update_count_follows_tfmots_rule():
 def test_default_model2_fine_tune_is_one_shot():
     """The default's 32 steps never reach frequency 100: only the explicit masks prune."""
     config = load_config()
-    finetune = model_finetune(config, "model2")
+    finetune = model_finetune(config, "model2", "magnitude")
     steps = finetune_steps(
         {"epochs_run": finetune["epochs"], "train_frames": finetune["frames"], **finetune}
     )
@@ -303,7 +312,7 @@ def test_recorded_budget_and_mask_updates_are_what_tfmot_did(monkeypatch):
     tune = finetune_settings({"epochs": 2, "batch_size": 32, "learning_rate": 1e-3}, seed=1)
     _, report = prune_variant(
         model,
-        parse_pruned("magnitude-50"),
+        parse_finetuned("magnitude-50"),
         _frames(128, 1),
         _frames(64, 2),
         4,
@@ -351,8 +360,8 @@ def test_table3_shows_each_variants_budget_and_removal(tiny_run):
     config = load_config(TINY)
     t3 = read_table(tiny_run / "results" / "table3.parquet")[0].set_index(["model", "variant"])
     for model in config["models"]:
-        finetune = model_finetune(config, model)
         for variant in ("magnitude-50", "filters-50"):
+            finetune = model_finetune(config, model, variant.split("-")[0])
             row = t3.loc[(model, variant)]
             path = tiny_run / "results" / "models" / model / f"pruned-{variant}.json"
             budget = json.loads(path.read_text())["budget"]

@@ -23,7 +23,7 @@ from amrcomp.prune import finetune_settings, prune_variant  # noqa: E402
 from amrcomp.prune.filters import l1_keep, plan, shrink  # noqa: E402
 from amrcomp.prune.unstructured import m_by_n_holds  # noqa: E402
 from amrcomp.settings import model_finetune  # noqa: E402
-from amrcomp.variants import parse_pruned as parse_variant  # noqa: E402
+from amrcomp.variants import parse_finetuned as parse_variant  # noqa: E402
 
 LOG = logging.getLogger("test_prune")
 N_CLASSES = 4
@@ -231,8 +231,33 @@ def test_filters_rejects_branching_models():
         plan(keras.Model(inputs, out), 0.5, ())
 
 
+def test_control_is_the_pruned_variants_fine_tune_without_pruning():
+    """One code path: the control's fine-tune record is a magnitude variant's, and it prunes
+    nothing (every weight stays, the model keeps its layers)."""
+    from amrcomp.variants import parse_finetuned
+
+    tune = finetune_settings({"epochs": 1, "batch_size": 32, "learning_rate": 1e-3}, seed=1)
+    control, report = prune_variant(
+        small_model(), parse_finetuned("control-filters"), frames(128, 1), frames(64, 2),
+        N_CLASSES, tune, LOG, frequency=100, input_scale=3.0,
+    )  # fmt: skip
+    _, pruned = run("magnitude-50")
+    assert report["variant"] == "control-filters" and report["method"] == "none"
+    assert report["layers"] == [] and report["pruned_layers"] == []
+    assert report["totals_after"]["nonzero_params"] == report["totals_before"]["params"]
+    assert report["budget"]["pruning_schedule"] == "none (dense control)"
+    recipe = ("epochs", "steps", "frames", "learning_rate")
+    assert {k: report["budget"][k] for k in recipe} == {k: pruned["budget"][k] for k in recipe}
+    assert report["settings"]["finetune"] == pruned["settings"]["finetune"]
+    assert report["distillation"] == pruned["distillation"] == {"enabled": False}
+    assert report["finetune"]["input_scale"] == 3.0  # unfolded for the fine-tune, as for them
+    assert [layer.name for layer in control.layers] == [
+        layer.name for layer in small_model().layers
+    ]
+
+
 @pytest.mark.parametrize(
-    "name", ["baseline", "m_by_n-75", "filters-0", "magnitude-100", "prune-50"]
+    "name", ["baseline", "control", "m_by_n-75", "filters-0", "magnitude-100", "prune-50"]
 )
 def test_bad_variant_names(name):
     with pytest.raises(ValueError):
@@ -291,7 +316,7 @@ def test_pruned_artifacts_load_and_match_their_json(pruned_run):
         assert (
             summary["method"] == variant.method and summary["target_sparsity"] == variant.fraction
         )
-        finetune = model_finetune(config, path.parent.name)
+        finetune = model_finetune(config, path.parent.name, variant.method)
         assert len(history) == 1 + summary["finetune"]["epochs_run"] == 1 + finetune["epochs"]
         assert (
             summary["finetune"]["train_frames"] == finetune["frames"]
@@ -338,6 +363,38 @@ def test_adding_a_sparsity_builds_only_the_new_variants(pruned_run, tmp_path):
         if method != "m_by_n"
     )
     assert outputs == expected
+
+
+@pytest.mark.e2e
+def test_control_has_the_recipe_of_a_pruned_variant_on_the_tiny_config(tmp_path):
+    """Built by the workflow (rule control) with distillation on: the same frames, steps,
+    learning rate, seed, input scale and distillation as the model's magnitude variant."""
+    from amrcomp.settings import load_config
+    from conftest import TINY, snakemake
+
+    overlay = tmp_path / "distill.yaml"
+    distill = {"enabled": True, "alpha": 0.5, "temperature": 4.0}
+    overlay.write_text(yaml.safe_dump({"prune": {"finetune": {"distill": distill}}}))
+    models = tmp_path / "work" / "results" / "models" / "model1"
+    targets = [
+        f"results/models/model1/{v}.json" for v in ("control-magnitude", "pruned-magnitude-50")
+    ]
+    snakemake(tmp_path / "work", *targets, configfiles=(TINY, overlay))
+    control, pruned = (json.loads((models / f"{v}.json").read_text()) for v in
+                       ("control-magnitude", "pruned-magnitude-50"))  # fmt: skip
+    finetune = model_finetune(load_config(TINY, overlay), "model1", "magnitude")
+    for summary in (control, pruned):
+        assert summary["distillation"] == {**distill, "enabled": True}
+        assert summary["finetune"]["train_frames"] == finetune["frames"]  # the seeded draw
+        assert summary["finetune"]["loss"] == "DistillationLoss"
+    recipe = ("epochs", "steps", "frames", "learning_rate")
+    assert {k: control["budget"][k] for k in recipe} == {k: pruned["budget"][k] for k in recipe}
+    assert control["settings"]["finetune"] == pruned["settings"]["finetune"]
+    assert control["settings"]["input_scale"] == pruned["settings"]["input_scale"]
+    assert control["budget"]["pruning_schedule"] == "none (dense control)"
+    history = (models / "control.history.csv").read_text().strip().splitlines()
+    assert len(history) == 1 + finetune["epochs"]
+    assert (models / "control-magnitude.keras").stat().st_size > 0
 
 
 @pytest.mark.parametrize("variant", ["magnitude-50", "filters-50"])

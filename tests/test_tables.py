@@ -20,13 +20,17 @@ from amrcomp import paper, records  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.models.cost import layer_costs, totals  # noqa: E402
 from amrcomp.tablefile import read_table, write_table  # noqa: E402
-from amrcomp.tables import build, deployment, energy, schema  # noqa: E402
+from amrcomp.tables import build, deployment, energy, pruning, schema  # noqa: E402
 from conftest import ROOT, TINY, snakemake  # noqa: E402
 
 MODELS = {
     "model1": {"arch": "oshea_cnn2", "paper_name": "Model 1"},
     "model2": {"arch": "tekbiyik", "paper_name": "Model 2"},
     "mine": {"arch": "oshea_cnn2", "paper_name": None},
+}
+# Every pruned variant of these tests is measured against the magnitude recipe's control.
+CONTROLS = {
+    f"{m}-{n}": "control-magnitude" for m in ("magnitude", "filters") for n in range(1, 100)
 }
 ARCH = {"model1": "oshea_cnn2", "model2": "tekbiyik", "mine": "oshea_cnn2"}
 CLASSES = [f"c{i}" for i in range(11)]
@@ -62,9 +66,23 @@ def prune_rows(rows, fraction):
     return out
 
 
+def per_frame(acc: float, n: int = 100, snr_order: int = 1) -> dict:
+    """The per-frame fields of an evaluation of `n` frames (labels cycling over the classes,
+    SNRs alternating -10/+10 dB) whose first acc % are classified right."""
+    from amrcomp.scoring import summarise
+
+    labels = np.arange(n) % len(CLASSES)
+    snr = np.where(np.arange(n) % 2 == 0, 10, -10)[::snr_order]
+    right = np.arange(n) < round(acc * n / 100)
+    record = summarise(labels, snr, np.where(right, labels, (labels + 1) % 11), CLASSES)
+    keys = ("n_frames", "labels", "predicted", "frames_sha256")
+    return {k: record[k] for k in (*keys, "accuracy_from_0db_pct", "n_frames_from_0db")}
+
+
 def eval_record(model, variant, rows, acc, dtype="fp32", backend="keras", size=1_000_000):
     conf = (np.eye(11) * 5 + 1).astype(int).tolist()
     return {
+        **per_frame(acc),
         "model": model,
         "variant": variant,
         "dtype": dtype,
@@ -83,13 +101,15 @@ def eval_record(model, variant, rows, acc, dtype="fp32", backend="keras", size=1
     }
 
 
-def prune_record(model, variant, before_rows, after_rows, layers=()):
-    """A prune summary as rule prune writes it (a one-shot magnitude budget unless filters)."""
-    filters = variant.startswith("filters")
+def prune_record(model, variant, before_rows, after_rows, layers=(), distill=None):
+    """A prune summary as rules prune and control write it (a one-shot magnitude budget unless
+    filters; the control's budget has no schedule)."""
+    filters = variant.startswith("filters") or variant.startswith("control")
     return {
         "model": model,
         "variant": variant,
-        "method": variant.rsplit("-", 1)[0],
+        "method": "none" if variant.startswith("control") else variant.rsplit("-", 1)[0],
+        "distillation": distill or {"enabled": False},
         "layers": list(layers),
         "totals_before": totals(before_rows),
         "totals_after": totals(after_rows),
@@ -101,7 +121,10 @@ def prune_record(model, variant, before_rows, after_rows, layers=()):
             "frequency": None if filters else 100,
             "schedule_mask_updates": None if filters else 0,
             "explicit_mask_applications": None if filters else 2,
-            "pruning_schedule": "structured one-shot" if filters else "one-shot",
+            "pruning_schedule": {
+                "control-magnitude": "none (dense control)",
+                "control-filters": "none (dense control)",
+            }.get(variant, "structured one-shot" if filters else "one-shot"),
         },
     }
 
@@ -136,6 +159,7 @@ def bench_record(model, variant, dtype, backend, status="ok", fps=None):
         }
     return {
         **base,
+        **per_frame(40.0),
         "message": None,
         "accuracy_pct": 40.0,
         "throughput_fps": fps or {"1": 1000.0, "32": 9000.0, "256": 12000.0},
@@ -190,7 +214,11 @@ def test_table3_paper_columns_only_on_magnitude_rows(tmp_path, costs):
         write(tmp_path, f"p{v}.json", prune_record("model1", v, rows, prune_rows(rows, 0.5)))
         for v in ("magnitude-50", "filters-50")
     ]
-    t3 = build.table3(paths, prunes, MODELS).set_index("variant")
+    paths.append(write(tmp_path, "c.json", eval_record("model1", "control-magnitude", rows, 50.0)))
+    prunes.append(
+        write(tmp_path, "pc.json", prune_record("model1", "control-magnitude", rows, rows))
+    )
+    t3 = pruning.table3(paths, prunes, MODELS, CONTROLS).set_index("variant")
     assert t3.loc["magnitude-50", "paper_accuracy_pct"] == 55.8636
     assert t3.loc["magnitude-50", "paper_params_printed"] == 1016217
     assert pd.isna(t3.loc["filters-50", "paper_accuracy_pct"]) and pd.isna(
@@ -200,6 +228,112 @@ def test_table3_paper_columns_only_on_magnitude_rows(tmp_path, costs):
     assert t3.loc["magnitude-50", "achieved_sparsity_pct"] == pytest.approx(50, abs=0.1)
     assert t3.loc["baseline", "achieved_sparsity_pct"] == 0
     assert t3.loc["magnitude-50", "effective_macs"] == pytest.approx(6494016 / 2, abs=5)
+
+
+def test_table3_intervals_and_paired_drops_against_baseline_and_control(tmp_path, costs):
+    """Accuracy with its interval over all frames and from 0 dB up, and drops against the
+    baseline and the control with paired intervals, from the records' per-frame classes."""
+    rows = [{**r, "nonzero_params": r["params"]} for r in costs["oshea_cnn2"]]
+    accs = {"baseline": 50.0, "control-magnitude": 53.0, "magnitude-50": 49.0}
+    paths = [
+        write(tmp_path, f"{v}.json", eval_record("model1", v, rows, acc)) for v, acc in accs.items()
+    ]
+    distill = {"enabled": True, "alpha": 0.5, "temperature": 4.0}
+    prunes = [
+        write(tmp_path, f"p{v}.json", prune_record("model1", v, rows, rows, distill=distill))
+        for v in ("control-magnitude", "magnitude-50")
+    ]
+    t3 = pruning.table3(paths, prunes, MODELS, CONTROLS).set_index("variant")
+    # first 50 / 53 / 49 of 100 frames right: against the baseline b = 1, c = 0 (magnitude);
+    # against the control b = 4, c = 0
+    mag = t3.loc["magnitude-50"]
+    assert mag["accuracy_ci95_pp"] == pytest.approx(100 * 1.96 * np.sqrt(0.49 * 0.51 / 100))
+    assert mag["accuracy_drop_pp"] == pytest.approx(1.0)
+    assert mag["accuracy_drop_ci95_pp"] == pytest.approx(1.96 * np.sqrt(1 - 1 / 100))
+    assert mag["drop_vs_control_pp"] == pytest.approx(4.0)
+    assert mag["drop_vs_control_ci95_pp"] == pytest.approx(1.96 * np.sqrt(4 - 16 / 100))
+    # every other frame is at +10 dB: 25 of the first 49 frames
+    assert mag["accuracy_from_0db_pct"] == pytest.approx(50.0)
+    assert mag["accuracy_from_0db_ci95_pp"] == pytest.approx(100 * 1.96 * np.sqrt(0.25 / 50))
+    control = t3.loc["control-magnitude"]
+    assert control["accuracy_drop_pp"] == pytest.approx(-3.0)
+    assert pd.isna(control["drop_vs_control_pp"]) and pd.isna(
+        t3.loc["baseline", "drop_vs_control_pp"]
+    )
+    assert t3.loc["baseline", ["accuracy_drop_pp", "accuracy_drop_ci95_pp"]].tolist() == [0, 0]
+    assert control["pruning_schedule"] == "none (dense control)"
+    assert control["finetune_distillation"] == mag["finetune_distillation"]
+    assert mag["finetune_distillation"] == "from the baseline, alpha 0.5, T 4"
+    assert pd.isna(t3.loc["baseline", "finetune_distillation"])
+    with pytest.raises(ValueError, match=r"needs the control-magnitude evaluation of model1"):
+        pruning.table3([p for p in paths if "control" not in p], prunes, MODELS, CONTROLS)
+
+
+def test_records_of_different_test_splits_are_refused(tmp_path, costs):
+    """Table III and Table V pair records frame by frame: records of other frames fail, naming
+    both files."""
+    rows = [{**r, "nonzero_params": r["params"]} for r in costs["oshea_cnn2"]]
+    other = {**eval_record("model1", "magnitude-50", rows, 49.0), **per_frame(49.0, snr_order=-1)}
+    paths = [
+        write(tmp_path, "baseline.json", eval_record("model1", "baseline", rows, 50.0)),
+        write(tmp_path, "control.json", eval_record("model1", "control-magnitude", rows, 50.0)),
+        write(tmp_path, "magnitude.json", other),
+    ]
+    prunes = [
+        write(tmp_path, f"p{v}.json", prune_record("model1", v, rows, rows))
+        for v in ("control-magnitude", "magnitude-50")
+    ]
+    with pytest.raises(records.RecordError, match=r"magnitude\.json and .*baseline\.json were "
+                       "not scored on the same test frames"):  # fmt: skip
+        pruning.table3(paths, prunes, MODELS, CONTROLS)
+    evals = [write(tmp_path, f"e{v}.json", eval_record("model1", v, rows, 45.0))
+             for v in ("control-magnitude", "magnitude-50")]  # fmt: skip
+    short = {**bench_record("model1", "magnitude-50", "fp32", "litert"), **per_frame(40.0, n=90)}
+    bench = [
+        write(tmp_path, "bc.json", bench_record("model1", "control-magnitude", "fp32", "litert")),
+        write(tmp_path, "bm.json", short),
+    ]
+    before = [write(tmp_path, "pm.json", prune_record("model1", "magnitude-50", rows, rows))]
+    with pytest.raises(records.RecordError, match=r"bm\.json and .*bc\.json.*n_frames 90 vs 100"):
+        deployment.table5(bench, evals, before, MODELS, 32, CONTROLS)
+
+
+def test_table5_drop_and_speedup_against_the_control_of_the_same_dtype_and_backend(tmp_path, costs):
+    rows = costs["oshea_cnn2"]
+    evals = [
+        write(tmp_path, f"e{v}.json", eval_record("model1", v, rows, 45.0))
+        for v in ("control-magnitude", "magnitude-50")
+    ]
+    prunes = [write(tmp_path, "p.json", prune_record("model1", "magnitude-50", rows, rows))]
+    slow, fast = {"1": 500.0, "32": 3000.0}, {"1": 1000.0, "32": 9000.0}
+    worse = {**per_frame(37.0), "accuracy_pct": 37.0}  # 37 of the control's 40 frames right
+    specs = [
+        ("control-magnitude", "fp32", "onnxruntime", "ok", slow, {}),
+        ("control-magnitude", "int8", "onnxruntime", "ok", fast, {}),
+        ("control-magnitude", "fp32", "litert", "unsupported", None, {}),
+        ("magnitude-50", "fp32", "onnxruntime", "ok", fast, worse),
+        ("magnitude-50", "int8", "onnxruntime", "ok", fast, {}),
+        ("magnitude-50", "fp32", "litert", "ok", None, {}),
+    ]
+    bench = [
+        write(tmp_path, f"b{i}.json", {**bench_record("model1", v, d, b, st, fps), **more})
+        for i, (v, d, b, st, fps, more) in enumerate(specs)
+    ]
+    t5 = deployment.table5(bench, evals, prunes, MODELS, 32, CONTROLS)
+    t5 = t5[t5["status"] != "reference"].set_index(["variant", "dtype", "backend"])
+    fp32 = t5.loc[("magnitude-50", "fp32", "onnxruntime")]
+    assert fp32["speedup_vs_control"] == pytest.approx(3.0)  # against fp32 on the same backend
+    assert fp32["drop_vs_control_pp"] == pytest.approx(3.0)  # 40 vs 37 right, b = 3, c = 0
+    assert fp32["drop_vs_control_ci95_pp"] == pytest.approx(1.96 * np.sqrt(3 - 9 / 100))
+    assert fp32["accuracy_ci95_pp"] == pytest.approx(100 * 1.96 * np.sqrt(0.37 * 0.63 / 100))
+    int8 = t5.loc[("magnitude-50", "int8", "onnxruntime")]
+    assert int8["speedup_vs_control"] == pytest.approx(1.0) and int8["drop_vs_control_pp"] == 0
+    # the control's litert row did not run: nothing to compare with, but its own interval stays
+    litert = t5.loc[("magnitude-50", "fp32", "litert")]
+    assert pd.isna(litert["speedup_vs_control"]) and pd.isna(litert["drop_vs_control_pp"])
+    assert litert["accuracy_ci95_pp"] > 0
+    control = t5.loc[("control-magnitude", "fp32", "onnxruntime")]
+    assert pd.isna(control["speedup_vs_control"]) and pd.isna(control["drop_vs_control_pp"])
 
 
 def test_table4_maps_paper_int8_to_dynamic(tmp_path, costs):
@@ -252,7 +386,9 @@ def test_table5_unsupported_rows_keep_note_and_paper_values(tmp_path, costs):
             bench_record("model1", "magnitude-50", "fp16", "litert", status="unsupported"),
         ),
     ]
-    t5 = deployment.table5(bench, evals, prunes, MODELS, 32).set_index(["dtype", "backend"])
+    t5 = deployment.table5(bench, evals, prunes, MODELS, 32, CONTROLS).set_index(
+        ["dtype", "backend"]
+    )
     ok = t5.loc[("fp32", "onnxruntime")]
     assert (
         ok["throughput_fps"] == 9000.0
@@ -294,6 +430,53 @@ def test_table5_unsupported_rows_keep_note_and_paper_values(tmp_path, costs):
     assert t5.loc[("fp16", "paper: TensorRT on NVIDIA T4"), "paper_throughput_fps"] == 91264
 
 
+def test_table5_not_offered_rows_and_fastest_backend(tmp_path, costs):
+    """A bf16 row a runtime does not offer (the benchmark's own record) says so and why, apart
+    from a refusal; each measured row names the fastest backend that ran its dtype."""
+    from amrcomp.bench import not_offered_record
+    from amrcomp.bench.offers import BF16_NOT_OFFERED
+
+    rows = costs["oshea_cnn2"]
+    evals = [write(tmp_path, "e.json", eval_record("model1", "baseline", rows, 45.0))]
+    deployed = tmp_path / "m.onnx"
+    deployed.write_bytes(b"\0" * 1000)
+    settings = {"batch_sizes": [1, 32], "warmup": 1, "repeats": 3, "min_seconds": 0.0}
+    settings |= {"threads": 2, "eval_batch_size": 8}
+    labels = {"model": "model1", "variant": "baseline", "dtype": "bf16", "backend": "litert"}
+    absent = not_offered_record(deployed, settings, labels, BF16_NOT_OFFERED["litert"])
+    fast = {"1": 900.0, "32": 20000.0}
+    bench = [
+        write(tmp_path, "b1.json", bench_record("model1", "baseline", "fp32", "onnxruntime")),
+        write(
+            tmp_path, "b2.json", bench_record("model1", "baseline", "fp32", "openvino", fps=fast)
+        ),
+        write(
+            tmp_path, "b3.json", bench_record("model1", "baseline", "bf16", "openvino", fps=fast)
+        ),
+        write(tmp_path, "b4.json", absent),
+        write(tmp_path, "b5.json", bench_record("model1", "baseline", "int8", "onnxruntime")),
+        write(
+            tmp_path,
+            "b6.json",
+            bench_record("model1", "baseline", "int8", "openvino", "unsupported"),
+        ),
+    ]
+    t5 = deployment.table5(bench, evals, [], MODELS, 32, CONTROLS).set_index(["dtype", "backend"])
+    row = t5.loc[("bf16", "litert")]
+    assert row["status"] == "not_offered" and row["note"].startswith("not offered: LiteRT")
+    assert pd.isna(row["throughput_fps"]) and row["executed_precision"] == "unknown"
+    assert row["size_mib"] == pytest.approx(1000 / 2**20)
+    assert t5.loc[("int8", "openvino"), "status"] == "unsupported"
+    assert "not offered" not in t5.loc[("int8", "openvino"), "note"]
+    fastest = t5[t5["status"] != "reference"].groupby("dtype")["fastest_backend"].unique()
+    assert {d: list(v) for d, v in fastest.items()} == {
+        "fp32": ["openvino"],  # 20,000 frames/s at batch 32 beats 9,000
+        "bf16": ["openvino"],  # the only bf16 row that ran
+        "int8": ["onnxruntime"],  # openvino refused it
+    }
+    assert t5[t5["status"] == "reference"]["fastest_backend"].isna().all()
+
+
 def test_table5_batch_size_not_measured_names_file(tmp_path, costs):
     rows = costs["oshea_cnn2"]
     evals = [write(tmp_path, "e.json", eval_record("model1", "baseline", rows, 45.0))]
@@ -305,7 +488,7 @@ def test_table5_batch_size_not_measured_names_file(tmp_path, costs):
         )
     ]
     with pytest.raises(records.RecordError, match=r"ok\.json.*batch size 32.*tables\.batch_size"):
-        deployment.table5(bench, evals, [], MODELS, 32)
+        deployment.table5(bench, evals, [], MODELS, 32, CONTROLS)
 
 
 def test_reader_names_file_and_missing_key(tmp_path, costs):
@@ -611,10 +794,12 @@ def test_tables_cover_the_configured_grid(tiny_run):
     assert len(measured) == len(models) * len(config["tables"]["table5_variants"]) * len(
         config["deploy"]["dtypes"]
     ) * len(config["deploy"]["backends"])
-    # One paper row per paper model and dtype, for the paper's variant only.
-    papers = [m for m, e in config["models"].items() if paper.known(e["paper_name"])]
+    # One paper row per paper model and paper dtype (no bf16), for the paper's variant only.
+    papers = [e["paper_name"] for e in config["models"].values() if paper.known(e["paper_name"])]
+    dtypes = config["deploy"]["dtypes"]
     shown = paper.TABLE5_VARIANT in config["tables"]["table5_variants"]
-    assert len(t5) - len(measured) == len(papers) * len(config["deploy"]["dtypes"]) * shown > 0
+    expected = sum(d in paper.TABLE5[label] for label in papers for d in dtypes) * shown
+    assert len(t5) - len(measured) == expected > 0
     assert len(read["table_energy"]) == len(models) * len(all_variants(config)) * len(
         config["energy"]["dtypes"]
     )
@@ -626,8 +811,45 @@ def test_tables_cover_the_configured_grid(tiny_run):
     )
     assert t5[t5["status"] != "ok"]["note"].notna().all()
     assert (measured["batch_size"] == config["tables"]["batch_size"]).all()
-    assert t5["executed_precision"].isin(["fp32", "fp16", "int8", "mixed", "unknown"]).all()
+    assert t5["executed_precision"].isin(["fp32", "fp16", "bf16", "int8", "mixed", "unknown"]).all()
+    # Every model, variant and dtype some backend ran names its fastest, one of those that ran.
+    for _, group in ok.groupby(["model", "variant", "dtype"]):
+        assert group["fastest_backend"].nunique() == 1
+        assert group["fastest_backend"].iloc[0] in set(group["backend"])
     assert ok["precision_evidence"].str.len().gt(0).all()
+
+
+@pytest.mark.e2e
+def test_tiny_tables_carry_intervals_and_comparisons_with_the_control(tiny_run):
+    res = tiny_run / "results"
+    t3 = read_table(res / "table3.parquet")[0]
+    assert (t3.groupby("model")["variant"].apply(lambda v: "control-magnitude" in set(v))).all()
+    assert t3["accuracy_ci95_pp"].between(0, 50).all() and t3["accuracy_drop_ci95_pp"].ge(0).all()
+    assert t3["accuracy_from_0db_pct"].between(0, 100).all()
+    pruned = t3[t3["pruning_method"] != "none"]
+    assert pruned["drop_vs_control_pp"].notna().all()
+    assert pruned["drop_vs_control_ci95_pp"].ge(0).all()
+    dense = t3[t3["pruning_method"] == "none"]
+    assert dense["drop_vs_control_pp"].isna().all()
+    # one recipe per model: the control's fine-tune budget is its pruned variants'
+    recipe = "epochs steps frames learning_rate distillation".split()
+    recipe = [f"finetune_{k}" for k in recipe]
+    fine = t3[t3["variant"] != "baseline"]
+    assert (fine.groupby("model")[recipe].nunique() == 1).all().all()
+    t5 = read_table(res / "table5.parquet")[0]
+    ok = t5[t5["status"] == "ok"]
+    assert ok["accuracy_ci95_pp"].gt(0).all()
+    controls = ok[ok["variant"] == "control-magnitude"].set_index(["model", "dtype", "backend"])
+    pruned5 = ok[ok["pruning_method"] != "none"]
+    keys = zip(pruned5["model"], pruned5["dtype"], pruned5["backend"])
+    compared = pruned5[[key in controls.index for key in keys]]
+    assert len(compared) and compared["speedup_vs_control"].gt(0).all()
+    assert compared["drop_vs_control_ci95_pp"].ge(0).all()
+    for row in compared.itertuples():
+        control = controls.loc[(row.model, row.dtype, row.backend)]
+        assert row.speedup_vs_control == pytest.approx(
+            row.throughput_fps / control["throughput_fps"]
+        )
 
 
 @pytest.mark.e2e
@@ -742,7 +964,11 @@ def test_table5_target_plans_only_what_table5_needs(tmp_path):
     overlay.write_text(
         yaml.safe_dump(
             {
-                "prune": {"methods": ["magnitude", "m_by_n", "filters"], "sparsities": [25, 50]},
+                "prune": {
+                    "methods": ["magnitude", "m_by_n", "filters"],
+                    "sparsities": [25, 50],
+                    "method_sparsities": {"filters": [25, 50]},
+                },
                 "tables": {
                     "table4_variants": ["baseline", "filters-25"],
                     "table5_variants": ["magnitude-50"],

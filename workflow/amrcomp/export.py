@@ -1,5 +1,5 @@
 """Keras -> ONNX in the three deployed precisions, and the checks that each file computes what
-its Keras source does.
+its source does.
 
 - fp32: tf2onnx from the (stripped) tf_keras model, dynamic batch, input named "iq".
 - fp16: float16 weights and compute with float32 graph inputs/outputs (Cast nodes at both ends),
@@ -10,7 +10,10 @@ its Keras source does.
   activations with int32 biases (U8S8), while TensorRT accepts only symmetric int8 activations
   and rejects DequantizeLinear on int32 biases ("only activation types allowed as input").
 
-An export whose outputs drift from Keras must fail its rule, not reach a benchmark table.
+Each file is checked against the file it was made from: fp32 against the Keras model (the only
+step that imports TensorFlow), fp16 and int8 against that checked fp32 export on ONNX Runtime,
+so the chain stays anchored to Keras while the conversions never start TensorFlow. An export
+whose outputs drift from its source must fail its rule, not reach a benchmark table.
 """
 
 from __future__ import annotations
@@ -42,10 +45,14 @@ CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 # 128 frames resolve an accuracy drop of 0.02 to about 2.5 frames.
 REFERENCE_CHECK_FRAMES = 128
 REFERENCE_CHECK_SEED = 0
+# What each dtype is checked against (the "reference" of its check record).
+KERAS = "Keras"
+FP32_ONNX = "the fp32 ONNX export"
+ORT_CPU = "onnxruntime (CPUExecutionProvider)"
 
 
 class ExportCheckFailed(RuntimeError):
-    """An exported model does not reproduce its Keras source within the configured tolerance."""
+    """An exported model does not reproduce its source within the configured tolerance."""
 
 
 def keras_to_onnx(model, path: str | Path, opset: int) -> None:
@@ -200,6 +207,7 @@ def compare(
     batch_size: int = 1024,
     labels: np.ndarray | None = None,
     margin: float = 0.1,
+    reference_name: str = KERAS,
 ) -> dict[str, Any]:
     """How closely a candidate predictor follows a reference on the same frames.
 
@@ -218,7 +226,7 @@ def compare(
         got = np.asarray(candidate(batch), dtype=np.float64)
         if ref.shape != got.shape:
             raise ExportCheckFailed(
-                f"export returns scores of shape {got.shape}; Keras returns {ref.shape}"
+                f"export returns scores of shape {got.shape}; {reference_name} returns {ref.shape}"
             )
         max_diff = max(max_diff, float(np.abs(ref - got).max()))
         same = ref.argmax(1) == got.argmax(1)
@@ -257,12 +265,15 @@ def verdict(
     figures: dict[str, Any],
     agreement_min: float,
     accuracy_drop_max: float | None = None,
+    reference_name: str = KERAS,
 ) -> dict[str, Any]:
     """Apply the acceptance rule for a dtype; raise ExportCheckFailed with the numbers if it fails.
 
-    fp32 must reproduce Keras' scores; fp16/int8 must agree on the decisive frames and (when
-    labels were compared) lose at most `accuracy_drop_max` accuracy.
+    fp32 must reproduce Keras' scores; fp16/int8 must agree with their reference (the fp32
+    export) on the decisive frames and (when labels were compared) lose at most
+    `accuracy_drop_max` accuracy. `reference_name` names the reference in the messages.
     """
+    owner = f"{reference_name}'" if reference_name.endswith("s") else f"{reference_name}'s"
     if dtype == "fp32":
         criterion = {"max_abs_diff_below": FP32_MAX_ABS_DIFF}
         problems = (
@@ -277,19 +288,19 @@ def verdict(
         if decisive is not None and decisive < agreement_min:
             problems.append(
                 f"class agreement {decisive:.4f} < deploy.agreement_min {agreement_min} on the "
-                f"{figures['decisive_frames']} frames where Keras' top-1 leads by "
+                f"{figures['decisive_frames']} frames where {owner} top-1 leads by "
                 f">= {figures['margin']:g}"
             )
         drop = figures.get("accuracy_drop")
         if accuracy_drop_max is not None and drop is not None and drop > accuracy_drop_max:
             problems.append(
-                f"accuracy {figures['accuracy']:.4f} vs Keras "
+                f"accuracy {figures['accuracy']:.4f} vs {reference_name} "
                 f"{figures['reference_accuracy']:.4f}, a drop of {drop:.4f} > "
                 f"deploy.accuracy_drop_max {accuracy_drop_max}"
             )
     if problems:
         raise ExportCheckFailed(
-            f"{dtype} ONNX export differs from its Keras model on {figures['n_frames']} test "
+            f"{dtype} ONNX export differs from {reference_name} on {figures['n_frames']} test "
             f"frames: {'; '.join(problems)} (max |softmax diff| {figures['max_abs_diff']:.3g}, "
             f"agreement on all frames {figures['agreement']:.4f})"
         )
@@ -297,7 +308,7 @@ def verdict(
 
 
 def check_export(
-    keras_predict: Callable[[np.ndarray], np.ndarray],
+    reference_predict: Callable[[np.ndarray], np.ndarray],
     onnx_path: str | Path,
     dtype: str,
     frames: np.ndarray,
@@ -307,23 +318,27 @@ def check_export(
     labels: np.ndarray | None = None,
     margin: float = 0.1,
     accuracy_drop_max: float | None = None,
+    reference_name: str = KERAS,
 ) -> dict[str, Any]:
-    """Run the export on ONNX Runtime's CPU provider beside Keras and apply `verdict`.
+    """Run the export on ONNX Runtime's CPU provider beside its reference and apply `verdict`.
 
+    `reference_predict` computes the scores the export must reproduce (Keras for fp32, the fp32
+    export on ONNX Runtime for fp16/int8), `reference_name` names it in the record and messages.
     If ONNX Runtime has no CPU kernel for the fp16/int8 graph, the same comparison and verdict
     run on onnx's reference evaluator over a seeded draw of `REFERENCE_CHECK_FRAMES` frames,
     so no file reaches TensorRT unchecked; if that evaluator cannot run it either, the check
     fails. fp32 must always run on ONNX Runtime.
     """
     try:
+        candidate = onnx_predictor(onnx_path, threads)
         figures = compare(
-            keras_predict, onnx_predictor(onnx_path, threads), frames, batch_size, labels, margin
+            reference_predict, candidate, frames, batch_size, labels, margin, reference_name
         )
     except BackendUnsupported as err:
         if dtype == "fp32":
             raise
         return reference_check(
-            keras_predict,
+            reference_predict,
             onnx_path,
             dtype,
             frames,
@@ -332,13 +347,14 @@ def check_export(
             labels,
             margin,
             accuracy_drop_max,
+            reference_name,
         )
-    checked = verdict(dtype, figures, agreement_min, accuracy_drop_max)
-    return {"status": "checked", "runtime": "onnxruntime (CPUExecutionProvider)", **checked}
+    checked = verdict(dtype, figures, agreement_min, accuracy_drop_max, reference_name)
+    return {"status": "checked", "runtime": ORT_CPU, "reference": reference_name, **checked}
 
 
 def reference_check(
-    keras_predict: Callable[[np.ndarray], np.ndarray],
+    reference_predict: Callable[[np.ndarray], np.ndarray],
     onnx_path: str | Path,
     dtype: str,
     frames: np.ndarray,
@@ -347,18 +363,20 @@ def reference_check(
     labels: np.ndarray | None = None,
     margin: float = 0.1,
     accuracy_drop_max: float | None = None,
+    reference_name: str = KERAS,
 ) -> dict[str, Any]:
     """`check_export` of a file ONNX Runtime refused (`refusal` is its message), on onnx's
-    reference evaluator over a seeded draw of the frames."""
+    reference evaluator over a seeded draw of the frames (the reference itself runs as given)."""
     index = draw_indices(len(frames), REFERENCE_CHECK_FRAMES, REFERENCE_CHECK_SEED)
     try:
         figures = compare(
-            keras_predict,
+            reference_predict,
             reference_predictor(onnx_path),
             frames[index],
             len(index),
             None if labels is None else np.asarray(labels)[index],
             margin,
+            reference_name,
         )
     except ExportCheckFailed:  # scores of the wrong shape: the export's fault, not the evaluator's
         raise
@@ -368,7 +386,7 @@ def reference_check(
             f"({refusal}) and onnx's reference evaluator failed ({type(err).__name__}: {err})"
         ) from err
     try:
-        checked = verdict(dtype, figures, agreement_min, accuracy_drop_max)
+        checked = verdict(dtype, figures, agreement_min, accuracy_drop_max, reference_name)
     except ExportCheckFailed as err:
         raise ExportCheckFailed(
             f"{err}; checked on onnx's reference evaluator because ONNX Runtime refused the "
@@ -378,6 +396,7 @@ def reference_check(
         "status": "checked",
         "runtime": "onnx.reference.ReferenceEvaluator",
         "onnxruntime_refusal": refusal,
+        "reference": reference_name,
         **checked,
     }
 
@@ -405,50 +424,59 @@ def calibrated_int8(
 
 def export_checked(
     dtype: str,
-    keras_path: str | Path,
+    source: str | Path,
     out: str | Path,
     data_dir: str | Path,
     settings: dict[str, Any],
     threads: int,
-    fp32_path: str | Path | None = None,
     calibration: dict[str, Any] | None = None,
     int8_scheme: str | None = None,
     log: logging.Logger | None = None,
 ) -> dict[str, Any]:
-    """Export, check against Keras on the test split, and return the check record.
+    """Export, check against the source on the test split, and return the check record.
 
-    fp16 and int8 derive from the fp32 export (`fp32_path`), so all three share its graph.
+    `source` is what the file is made from and checked against: the Keras model for fp32
+    (converted by tf2onnx, compared on tf_keras), the checked fp32 ONNX export for fp16 and
+    int8 (so all three share its graph; compared on ONNX Runtime, so no TensorFlow starts).
     The export is written to a temporary file and renamed to `out` only after its check
     passed: a failing check (ExportCheckFailed) leaves no ONNX file behind. `settings` is
     `amrcomp.settings.export_settings`, `calibration` `onnx_calibration` (int8 only).
     """
     import onnx
 
-    from amrcomp.models.io import load_model
     from amrcomp.sizes import file_sizes
 
-    model = load_model(keras_path)
+    if dtype not in ("fp32", "fp16", "int8"):
+        raise ValueError(f"unknown ONNX dtype {dtype!r}; deploy.dtypes allows fp32, fp16, int8")
     test = load_split(data_dir, "test")
     quantization = None
     with atomic_path(out, suffix=".onnx") as tmp:
         if dtype == "fp32":
+            from amrcomp.models.io import load_model  # the stage's only TensorFlow import
+
+            model = load_model(source)
             keras_to_onnx(model, tmp, settings["opset"])
-        elif dtype == "fp16":
-            save_onnx(to_float16(onnx.load(str(fp32_path))), tmp)
-        elif dtype == "int8":
-            quantization = calibrated_int8(fp32_path, tmp, data_dir, calibration, int8_scheme, log)
+            reference = {"name": KERAS, "runtime": "tf_keras"}
+            predict = lambda x: model(x, training=False).numpy()  # noqa: E731
         else:
-            raise ValueError(f"unknown ONNX dtype {dtype!r}; deploy.dtypes allows fp32, fp16, int8")
+            if dtype == "fp16":
+                save_onnx(to_float16(onnx.load(str(source))), tmp)
+            else:
+                quantization = calibrated_int8(source, tmp, data_dir, calibration, int8_scheme, log)
+            reference = {"name": FP32_ONNX, "runtime": ORT_CPU}
+            predict = onnx_predictor(source, threads)
         check = check_export(
-            lambda x: model(x, training=False).numpy(),
+            predict,
             tmp,
             dtype,
             test.model_input(),
             threads=threads,
             batch_size=settings["batch_size"],
             labels=test.labels,
+            reference_name=reference["name"],
             **settings["check"],
         )
+        check["reference_runtime"] = reference["runtime"]
         if log:
             figures = {k: v for k, v in check.items() if k != "n_frames"}
             log.info("check on %d test frames: %s", check["n_frames"], figures)
@@ -459,6 +487,6 @@ def export_checked(
         "check": check,
         "quantization": quantization,
         "ops": ops,
-        "source": str(keras_path),
+        "source": str(source),
         **file_sizes(out),
     }

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from amrcomp.frames import Split
 from amrcomp.tfsetup import keras
+
+if TYPE_CHECKING:
+    from amrcomp.distill import Distillation
 
 # Layers that are linear in their input and carry no weights: an input scale passes through
 # them unchanged to the first layer with a kernel, where it can be folded in.
@@ -79,9 +82,15 @@ def fold_input_scale(model, scale: float) -> str:
 
 
 def dataset(
-    frames: Split, n_classes: int, batch_size: int, shuffle_seed: int | None, scale: float = 1.0
+    frames: Split,
+    n_classes: int,
+    batch_size: int,
+    shuffle_seed: int | None,
+    scale: float = 1.0,
+    soft: np.ndarray | None = None,
 ):
-    """A prefetched tf.data pipeline of (scale * frames (n,2,L,1), one-hot labels).
+    """A prefetched tf.data pipeline of (scale * frames (n,2,L,1), one-hot labels), the labels
+    followed by `soft` (a teacher's probabilities, `amrcomp.distill`) when given.
 
     tf.data autotuning is off: its model thread sleeps for up to a minute between optimisation
     rounds and destroying an iterator waits for that sleep to end, which idled the CPU for
@@ -94,10 +103,15 @@ def dataset(
     if scale != 1.0:
         x = x * np.float32(scale)
     y = np.asarray(frames.labels, dtype=np.int64)
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    ds = tf.data.Dataset.from_tensor_slices((x, y) if soft is None else (x, y, soft))
     if shuffle_seed is not None:
         ds = ds.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda a, b: (a, tf.one_hot(b, n_classes)))
+    if soft is None:
+        ds = ds.batch(batch_size).map(lambda a, b: (a, tf.one_hot(b, n_classes)))
+    else:
+        ds = ds.batch(batch_size).map(
+            lambda a, b, t: (a, tf.concat([tf.one_hot(b, n_classes), t], 1))
+        )
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.prefetch(2).with_options(options)
@@ -151,14 +165,19 @@ class KeepBest(keras().callbacks.Callback):
             self.best, self.best_epoch, self.weights = val_loss, epoch + 1, self.model.get_weights()
 
 
-def compile_model(model, settings: dict[str, Any]) -> None:
-    """Adam + categorical cross-entropy, as in Table II."""
+def compile_model(
+    model,
+    settings: dict[str, Any],
+    loss: Any = "categorical_crossentropy",
+    metric: Any = "accuracy",
+) -> None:
+    """Adam + categorical cross-entropy, as in Table II (a distillation passes its own loss)."""
     optimizer = keras().optimizers.Adam(
         learning_rate=settings["learning_rate"],
         beta_1=settings["beta_1"],
         beta_2=settings["beta_2"],
     )
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
 
 
 def fit(
@@ -172,16 +191,19 @@ def fit(
     extra_callbacks: Sequence = (),
     recompile: bool = True,
     fold: bool = True,
+    distillation: Distillation | None = None,
 ) -> dict[str, Any]:
     """Train in place, restore the best-val_loss weights; return history rows and what
     was actually used.
 
     With `input_scale` in settings the model trains on scaled frames and (with `fold`) the scale
-    is then folded into its first kernel, so the returned model still takes raw frames.
+    is then folded into its first kernel, so the returned model still takes raw frames. With a
+    `distillation` it trains on that loss, against its teacher's probabilities of these frames.
     """
     scale = input_scale_for(train, settings["input_scale"])
     if recompile:
-        compile_model(model, settings)
+        compile_model(model, settings, *(distillation.compiled(n_classes) if distillation else ()))
+    soft = (distillation.train, distillation.val) if distillation else (None, None)
     epochs = int(settings["epochs"])
     seed = int(settings["seed"])
     epoch_log, keep_best = EpochLog(log, epochs, tag), KeepBest()
@@ -214,8 +236,8 @@ def fit(
     )
     started = time.perf_counter()
     model.fit(
-        dataset(train, n_classes, settings["batch_size"], seed, scale),
-        validation_data=dataset(val, n_classes, settings["batch_size"], None, scale),
+        dataset(train, n_classes, settings["batch_size"], seed, scale, soft[0]),
+        validation_data=dataset(val, n_classes, settings["batch_size"], None, scale, soft[1]),
         epochs=epochs,
         callbacks=callbacks,
         verbose=0,
@@ -230,6 +252,7 @@ def fit(
         "beta_1": float(optimizer.get("beta_1", settings["beta_1"])),
         "beta_2": float(optimizer.get("beta_2", settings["beta_2"])),
         "loss": model.loss if isinstance(model.loss, str) else type(model.loss).__name__,
+        "distillation": distillation.record() if distillation else None,
         "batch_size": int(settings["batch_size"]),
         "epochs_max": epochs,
         "epochs_run": len(epoch_log.rows),

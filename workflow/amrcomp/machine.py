@@ -18,6 +18,7 @@ from amrcomp.gpu import nvidia_gpus
 LIBRARIES = (
     "onnxruntime",
     "ai-edge-litert",
+    "openvino",
     "tensorflow",
     "tf2onnx",
     "onnx",
@@ -26,7 +27,7 @@ LIBRARIES = (
     "tensorrt-cu12",
     "cuda-python",
 )
-# Instruction-set extensions that decide which int8/fp16 kernels a CPU backend can use.
+# Instruction-set extensions that decide which int8/fp16/bf16 kernels a CPU backend can use.
 CPU_FLAGS = (
     "avx2",
     "fma",
@@ -35,6 +36,7 @@ CPU_FLAGS = (
     "avx512_vnni",
     "avx_vnni",
     "avx512_bf16",
+    "amx_bf16",
     "amx_int8",
     "f16c",
 )

@@ -11,6 +11,8 @@ into integer kernels. So each backend's evidence is read here, never the file na
 - LiteRT: op and tensor types after delegation (`litert_compute`); float ops inside a delegate
   are opaque, so their precision is measured (`measured`) against fp32- and fp16-computed
   references on the same frames;
+- OpenVINO: the runtime precision of the compute nodes of the compiled model's runtime graph
+  (`openvino_compute`): its CPU plugin picks bf16 by itself on CPUs with AVX-512 BF16 or AMX;
 - TensorRT: the engine inspector's layer formats (`tensorrt_compute`).
 
 Every function is pure (dicts, lists and arrays in), so fixtures test them without a runtime.
@@ -25,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-PRECISIONS = ("fp32", "fp16", "int8", "mixed", "unknown")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8", "mixed", "unknown")
 # Below this max |softmax difference| fp16 compute is invisible on the measured frames.
 MIN_GAP = 1e-6
 Compute = tuple[str, str]  # (operator or layer label, precision its kernel computes in)
@@ -272,6 +274,39 @@ def litert_result(
         for op, p, inside in compute
     ]
     return result(final, "LiteRT ops after delegation", notes)
+
+
+# ---------------------------------------------------------------- OpenVINO
+
+# Layer types of the CPU plugin's runtime graph that carry the multiply-accumulates (after its
+# fusions: MatMul with constant weights becomes FullyConnected).
+OPENVINO_COMPUTE = frozenset(
+    {"Convolution", "GroupConvolution", "Deconvolution", "FullyConnected", "MatMul"}
+)
+# Element types as the runtime graph names them (ov.Type's short names).
+OPENVINO_PRECISION = {"f32": "fp32", "f16": "fp16", "bf16": "bf16", "i8": "int8", "u8": "int8"}
+
+
+def openvino_compute(nodes: Iterable[dict[str, str]]) -> list[Compute]:
+    """(layer type, precision) of the compute nodes of an OpenVINO runtime graph: each node's
+    rt_info (`CompiledModel.get_runtime_model()`), whose `runtimePrecision` is the precision
+    its kernel executes in (a u8/i8 Convolution is an integer kernel)."""
+    return [
+        (node["layerType"], OPENVINO_PRECISION.get(node.get("runtimePrecision", ""), "unknown"))
+        for node in nodes
+        if node.get("layerType") in OPENVINO_COMPUTE
+    ]
+
+
+def openvino_result(nodes: Sequence[dict[str, str]], hint: str) -> dict[str, Any]:
+    """The record fields of an OpenVINO model: its runtime graph's compute nodes, the
+    inference precision hint it was compiled with and the kernels the plugin chose."""
+    compute = openvino_compute(nodes)
+    kernels = sorted(
+        {n.get("primitiveType", "?") for n in nodes if n.get("layerType") in OPENVINO_COMPUTE}
+    )
+    notes = [f"INFERENCE_PRECISION_HINT {hint}", f"kernels {', '.join(kernels) or 'none'}"]
+    return result(compute, "OpenVINO CPU runtime graph", notes)
 
 
 # ---------------------------------------------------------------- TensorRT

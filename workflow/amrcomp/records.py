@@ -11,6 +11,10 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
+
+from amrcomp.scoring import decode_classes
+
 EVAL_KEYS = (
     "model",
     "variant",
@@ -21,6 +25,8 @@ EVAL_KEYS = (
     "size_bytes",
     "size_zip_bytes",
 )
+# Every evaluation's per-frame record (amrcomp.scoring.summarise): what pairing two records needs.
+PER_FRAME_KEYS = ("n_frames", "labels", "predicted", "frames_sha256")
 KERAS_EVAL_KEYS = (*EVAL_KEYS, "layers", "totals")
 LAYER_KEYS = (
     "layer",
@@ -47,6 +53,8 @@ TRAIN_KEYS = (
     "epochs_run",
     "best_epoch",
 )
+# How a training or fine-tune computed (amrcomp.mixed): train.json and prune summaries.
+PRECISION_KEYS = ("setting", "used", "reason")
 ENERGY_KEYS = (
     "model",
     "variant",
@@ -84,9 +92,14 @@ BENCH_KEYS = (
     "size_zip_bytes",
 )
 BENCH_OK_KEYS = ("throughput_fps", "latency_ms", "accuracy_pct")
-BENCH_STATUSES = ("ok", "unsupported")
+# unsupported: the runtime refused a file it should run; not_offered: the runtime or CPU has no
+# such precision (bf16), so nothing was run.
+BENCH_STATUSES = ("ok", "unsupported", "not_offered")
 
-PRUNE_KEYS = ("model", "variant", "method", "layers", "totals_before", "totals_after", "budget")
+PRUNE_KEYS = (
+    *("model", "variant", "method", "layers", "totals_before", "totals_after", "budget"),
+    "distillation",
+)
 BUDGET_KEYS = (
     "epochs",
     "steps",
@@ -170,7 +183,8 @@ def tflite_eval(path: str | Path) -> dict[str, Any]:
 def train_summary(path: str | Path) -> dict[str, Any]:
     """Hyperparameters actually used by training (rule train, train.json)."""
     record = load(path)
-    require(record, TRAIN_KEYS, path)
+    require(record, (*TRAIN_KEYS, "precision"), path)
+    require(record["precision"], PRECISION_KEYS, path, "precision")
     return record
 
 
@@ -194,7 +208,8 @@ def energy(path: str | Path) -> dict[str, Any]:
 
 
 def bench(path: str | Path) -> dict[str, Any]:
-    """Deployment benchmark (status ok with measurements, or unsupported with a message)."""
+    """Deployment benchmark (status ok with measurements, or unsupported / not_offered with a
+    message)."""
     record = load(path)
     require(record, BENCH_KEYS, path)
     if record["status"] not in BENCH_STATUSES:
@@ -210,6 +225,38 @@ def bench(path: str | Path) -> dict[str, Any]:
             _number(fps, path, f"throughput_fps[{batch}]")
         _number(record["accuracy_pct"], path, "accuracy_pct")
     return record
+
+
+def correct_frames(record: dict[str, Any], path: str | Path) -> np.ndarray:
+    """Per-frame correctness (predicted == label) of an evaluation or benchmark record."""
+    require(record, PER_FRAME_KEYS, path, "evaluation (per-frame labels and predictions)")
+    labels, predicted = decode_classes(record["labels"]), decode_classes(record["predicted"])
+    if not len(labels) == len(predicted) == record["n_frames"]:
+        raise _fail(
+            path,
+            f"{len(labels)} labels and {len(predicted)} predictions for n_frames "
+            f"{record['n_frames']}",
+        )
+    return labels == predicted
+
+
+def check_same_frames(
+    reference: dict[str, Any], reference_path: str | Path, record: dict[str, Any], path: str | Path
+) -> None:
+    """Refuse to pair two records that did not score the same test frames in the same order."""
+    require(reference, PER_FRAME_KEYS, reference_path, "evaluation")
+    require(record, PER_FRAME_KEYS, path, "evaluation")
+    if (reference["n_frames"], reference["frames_sha256"]) != (
+        record["n_frames"],
+        record["frames_sha256"],
+    ):
+        raise RecordError(
+            f"{path} and {reference_path} were not scored on the same test frames "
+            f"(n_frames {record['n_frames']} vs {reference['n_frames']}, labels/SNR checksum "
+            f"{record['frames_sha256'][:12]} vs {reference['frames_sha256'][:12]}), so their "
+            "accuracies cannot be paired frame by frame; re-run the older one on the current "
+            "test split (snakemake --forcerun <rule> <file>)"
+        )
 
 
 def check_identity(record: dict[str, Any], path: str | Path, **expected: str) -> None:

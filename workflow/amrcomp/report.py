@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from amrcomp import paper
+from amrcomp import confidence, paper
 from amrcomp.tablefile import fmt, read_table
 
 
@@ -132,7 +132,7 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
             ),
         )
     )
-    pruned = t3[t3["pruning_method"] != "none"]
+    pruned = t3[t3["variant"] != "baseline"]  # with the control: its fine-tune is theirs
     out.append(
         Section(
             "Pruning budgets and what was removed (Table III)",
@@ -142,13 +142,15 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
                 "the variant is one-shot: the masks computed before and after the fine-tune "
                 "make all its sparsity. Filter pruning removes whole filters once; removing "
                 "half a layer's filters also halves the next layer's inputs, so "
-                "`params_removed_pct` exceeds `filters_removed_pct`."
+                "`params_removed_pct` exceeds `filters_removed_pct`. The control has the same "
+                "fine-tune and prunes nothing."
             ],
             _view(
                 pruned,
                 (
                     "model variant pruning_schedule finetune_epochs finetune_steps "
-                    "finetune_frames pruning_frequency schedule_mask_updates "
+                    "finetune_frames finetune_learning_rate finetune_distillation "
+                    "pruning_frequency schedule_mask_updates "
                     "explicit_mask_applications achieved_sparsity_pct filters_removed_pct "
                     "params_removed_pct"
                 ),
@@ -156,7 +158,7 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
         )
     )
     best = (
-        t3[(t3["variant"] != "baseline") & (t3["accuracy_drop_pp"] <= 1.0)]
+        t3[(t3["pruning_method"] != "none") & (t3["accuracy_drop_pp"] <= 1.0)]
         .sort_values("achieved_sparsity_pct", ascending=False)
         .groupby("model", sort=False)
         .head(1)
@@ -176,6 +178,7 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
             )
         )
 
+    out.append(_drops_section(t3))
     t4 = _paper_rows(tables["table4"][tables["table4"]["variant"] == "baseline"])
     out.append(
         Section(
@@ -243,7 +246,104 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
         "device",
     ]
     out.append(Section("Deployment (Table V)", _table5_text(t5), t5[cols].reset_index(drop=True)))
+    out.append(_fastest_section(t5))
+    out.append(_accepted_section(t5))
     return out
+
+
+def _fastest_section(t5: pd.DataFrame) -> Section:
+    """The fastest backend of each model, variant and dtype (Table V's `fastest_backend`), with
+    how often each backend wins and what the others reached on the same rows."""
+    ran = t5[t5["status"] == "ok"]
+    rows = []
+    for _, group in ran.groupby(["model", "variant", "dtype"], sort=False):
+        best = group[group["backend"] == group["fastest_backend"]].iloc[0]
+        others = group[group["backend"] != best["backend"]]
+        rows.append(
+            {
+                **{k: best[k] for k in ("model", "variant", "dtype")},
+                "fastest backend": best["backend"],
+                "throughput_fps": best["throughput_fps"],
+                "executed_precision": best["executed_precision"],
+                "accuracy_pct": best["accuracy_pct"],
+                "others (frames/s)": ", ".join(
+                    f"{o.backend} {o.throughput_fps:.0f}" for o in others.itertuples()
+                )
+                or "none ran",
+            }
+        )
+    table = pd.DataFrame(rows)
+    wins = table["fastest backend"].value_counts() if len(table) else pd.Series(dtype=int)
+    batch = int(ran["batch_size"].iloc[0]) if len(ran) else "?"
+    text = [
+        f"The runtime to pick on this machine: highest throughput at batch {batch} among the "
+        "backends that ran each model, variant and dtype. Wins: "
+        + (", ".join(f"{b} {n} of {len(table)}" for b, n in wins.items()) or "none")
+        + "."
+    ]
+    return Section("Fastest runtime per model and dtype (Table V)", text, table)
+
+
+def _pm(values: pd.Series, cis: pd.Series) -> list[str | None]:
+    """'value ± half-width' cells (points), empty where the value is missing."""
+    return [None if pd.isna(v) else f"{v:.2f} ± {c:.2f}" for v, c in zip(values, cis)]
+
+
+def _drops_section(t3: pd.DataFrame) -> Section:
+    """Table III's accuracies and drops with their 95 % intervals: against the baseline, and
+    against the control, which had the same fine-tune and no pruning."""
+    view = pd.DataFrame(
+        {
+            "model": t3["model"],
+            "variant": t3["variant"],
+            "accuracy %": _pm(t3["accuracy_pct"], t3["accuracy_ci95_pp"]),
+            "accuracy from 0 dB %": _pm(
+                t3["accuracy_from_0db_pct"], t3["accuracy_from_0db_ci95_pp"]
+            ),
+            "drop vs baseline (pp)": _pm(t3["accuracy_drop_pp"], t3["accuracy_drop_ci95_pp"]),
+            "drop vs control (pp)": _pm(t3["drop_vs_control_pp"], t3["drop_vs_control_ci95_pp"]),
+            "distillation": t3["finetune_distillation"],
+        }
+    ).reset_index(drop=True)
+    text = [
+        "`control` is the baseline fine-tuned exactly as the pruned variants were (same frames, "
+        "steps, learning rate, seed, input scale and distillation) with nothing pruned, so the "
+        "drop against it is what pruning costs; the drop against the baseline also holds what "
+        "the extra fine-tune gained. ± are 95 % intervals; drops are paired (both models on the "
+        "same test frames, only those where exactly one is right count), so where two models "
+        "agree on most frames a drop is known far better than the two accuracies' intervals "
+        "combined would say."
+    ]
+    return Section("Drops against the dense control (Table III)", text, view)
+
+
+def _accepted_section(t5: pd.DataFrame) -> Section:
+    """Per model, the fastest pruned Table V row the acceptance rule admits."""
+    rule = (
+        f"drop against the control of the same dtype and backend is at most "
+        f"{confidence.ACCEPT_DROP_PP:g} point and the upper end of its paired 95 % interval at "
+        f"most {confidence.ACCEPT_DROP_CI_HIGH_PP:g} points"
+    )
+    ran = t5[(t5["status"] == "ok") & (t5["pruning_method"] != "none")]
+    drops = zip(ran["drop_vs_control_pp"], ran["drop_vs_control_ci95_pp"])
+    ok = ran[[confidence.accepted(drop, ci) for drop, ci in drops]]
+    best = ok.sort_values("throughput_fps", ascending=False).groupby("model", sort=False).head(1)
+    text = [
+        f"Per model, the fastest pruned variant (throughput at Table V's batch size, any dtype "
+        f"and backend) whose {rule} (the acceptance rule, `amrcomp.confidence`)."
+    ]
+    if ran["drop_vs_control_pp"].isna().all():
+        text.append("Table V has no control rows to compare with: add `control` to its variants.")
+    missing = sorted(set(ran["model"]) - set(best["model"]))
+    if missing:
+        text.append(f"No pruned variant meets the rule: {', '.join(missing)}.")
+    view = best.assign(drop=_pm(best["drop_vs_control_pp"], best["drop_vs_control_ci95_pp"]))
+    cols = "model variant dtype backend throughput_fps speedup_vs_control accuracy_pct drop"
+    return Section(
+        "Fastest variant within the acceptance rule (Table V)",
+        text,
+        _view(view, cols, drop="drop vs control (pp)"),
+    )
 
 
 def _table5_text(t5: pd.DataFrame) -> list[str]:
@@ -260,7 +360,8 @@ def _table5_text(t5: pd.DataFrame) -> list[str]:
         + ", never beside a measurement of this machine.",
         "`executed_precision` is the precision the compute ops ran in, from the runtime's own "
         "evidence (ONNX Runtime's optimised graph; LiteRT's ops after delegation and a "
-        "measurement against fp32- and fp16-computed references; TensorRT's engine layers), "
+        "measurement against fp32- and fp16-computed references; OpenVINO's runtime graph; "
+        "TensorRT's engine layers), "
         "not the file's dtype; `unknown` where that evidence is inconclusive.",
     ]
     ran = measured[measured["status"] == "ok"]
@@ -281,6 +382,11 @@ def _table5_text(t5: pd.DataFrame) -> list[str]:
                 for r in rows.itertuples()
             )
             text.append(f"{title}: " + "; ".join(items) + ".")
+    # One line per backend and precision a runtime or CPU does not offer (bf16), not per row.
+    absent = t5[t5["status"] == "not_offered"].groupby(["dtype", "backend", "note"], sort=False)
+    for (dtype, backend, note), rows in absent:
+        why = str(note).removeprefix("not offered: ")
+        text.append(f"Not offered: {dtype} on {backend} ({len(rows)} rows): {why}.")
     return text
 
 

@@ -8,6 +8,7 @@ config fails at the start of a run with a message naming the key, not hours into
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -40,25 +41,70 @@ def model_settings(config: dict[str, Any], model: str) -> dict[str, Any]:
     return {k: v for k, v in config["models"][model].items() if k != "finetune"}
 
 
-def model_finetune(config: dict[str, Any], model: str) -> dict[str, Any]:
-    """`prune.finetune` with `models.<model>.finetune` laid over it: the one place that decides
-    how a model's pruned variants are fine-tuned."""
-    return {**config["prune"]["finetune"], **config["models"][model]["finetune"]}
+def model_finetune(config: dict[str, Any], model: str, method: str) -> dict[str, Any]:
+    """How `model`'s `method` variants (and their control) are fine-tuned: the one place that
+    decides a recipe. Layered (deep: one distillation key may change) from general to specific:
+    prune.finetune, models.<model>.finetune, prune.method_finetune.<method>,
+    models.<model>.method_finetune.<method>."""
+    entry = config["models"][model]
+    layers = [
+        entry["finetune"],
+        config["prune"]["method_finetune"].get(method, {}),
+        entry["method_finetune"].get(method, {}),
+    ]
+    recipe = config["prune"]["finetune"]
+    for layer in layers:
+        recipe = deep_merge(recipe, layer)
+    return recipe
+
+
+def controls(config: dict[str, Any]) -> dict[str, str]:
+    """Each pruning method's dense control: methods whose recipes agree on every model (and that
+    run in the same precision: tfmot's wrappers fine-tune in fp32) share one, named after the
+    first of them in prune.methods."""
+    leads: dict[str, str] = {}
+    found: dict[str, str] = {}
+    for method in config["prune"]["methods"]:
+        recipes = [model_finetune(config, model, method) for model in config["models"]]
+        key = json.dumps([recipes, variants.METHODS[method].tfmot], sort_keys=True)
+        leads[method] = found.setdefault(key, f"{variants.CONTROL}-{method}")
+    return leads
+
+
+def finetuned_variants(config: dict[str, Any]) -> list[str]:
+    """What the prune stage builds: the controls, then the pruned variants (no control when
+    nothing is pruned: it only serves to measure pruning)."""
+    return [*dict.fromkeys(controls(config).values()), *variants.pruned_variants(config["prune"])]
+
+
+def all_variants(config: dict[str, Any]) -> list[str]:
+    """Every variant of every model: the baseline, the controls, then the pruned variants."""
+    return [variants.BASELINE, *finetuned_variants(config)]
+
+
+def control_of(config: dict[str, Any], variant: str) -> str | None:
+    """The control a pruned variant's drop is measured against (None for baseline/controls)."""
+    parsed = variants.parse(variant)
+    return controls(config)[parsed.method] if parsed.is_pruned else None
 
 
 def prune_settings(config: dict[str, Any], model: str, variant: str) -> dict[str, Any]:
-    """What one pruned variant depends on, and nothing more: adding a sparsity level leaves the
-    params of existing variants unchanged, so only the new variant is built."""
+    """What one pruned variant (or the control) depends on, and nothing more: adding a sparsity
+    level leaves the params of existing variants unchanged, so only the new variant is built."""
     train = config["models"][model]["train"]
-    scheduled = variants.parse_pruned(variant).method != "filters"  # tfmot's pruning schedule
+    parsed = variants.parse_finetuned(variant)
+    scheduled = parsed.is_pruned and parsed.method != "filters"  # tfmot's pruning schedule
     return {
-        "finetune": model_finetune(config, model),
+        # a control's name is its lead method's, so it follows that method's recipe
+        "finetune": model_finetune(config, model, parsed.method),
         "frequency": config["prune"]["frequency"] if scheduled else None,
-        "skip_layers": config["prune"]["skip_layers"].get(model, []),  # a map of some models
+        # a map of some models; the control prunes nothing, so its recipe does not hold them
+        "skip_layers": config["prune"]["skip_layers"].get(model, []) if parsed.is_pruned else [],
         "seed": train["seed"],
         "beta_1": train["beta_1"],
         "beta_2": train["beta_2"],
         "input_scale": train["input_scale"],
+        "precision": train["precision"],  # the setting: the job resolves it on its own host
     }
 
 
@@ -142,11 +188,13 @@ def tensorrt_settings(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def table_params(config: dict[str, Any]) -> dict[str, Any]:
-    """Only the paper labels and the data set's name: tables must not re-run when an unrelated
-    setting changes (their inputs carry everything else)."""
+    """The paper labels, the data set's name and each pruned variant's control: tables must not
+    re-run when an unrelated setting changes (their inputs carry everything else)."""
+    pruned = variants.pruned_variants(config["prune"])
     return {
         "models": {name: {"paper_name": e["paper_name"]} for name, e in config["models"].items()},
         "dataset": config["dataset"]["name"],
+        "controls": {variant: control_of(config, variant) for variant in pruned},
     }
 
 
@@ -175,7 +223,7 @@ def check_config(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"prune.skip_layers.{name}: no such model; models are {sorted(config['models'])}"
             )
-    built = set(variants.all_variants(config))
+    built = set(all_variants(config))
     for key in ("table4_variants", "table5_variants"):
         for variant in config["tables"][key]:
             if variant not in built:

@@ -1,26 +1,29 @@
 """Rules `export_onnx` (Keras -> fp32 ONNX) and `convert_onnx` (fp32 ONNX -> fp16 / QDQ int8).
 
-Each export is checked against its Keras model on the test split before it is renamed into
-place (amrcomp.export.export_checked): a failing check leaves no ONNX file behind.
+Each export is checked on the test split against its source before it is renamed into place
+(amrcomp.export.export_checked): fp32 against the Keras model, fp16/int8 against the checked
+fp32 export on ONNX Runtime. A failing check leaves no ONNX file behind. Only `export_onnx`
+starts TensorFlow (seconds per job); `convert_onnx` never imports it.
 """
 
-from amrcomp import tfsetup
 from amrcomp.atomic import write_json
 from amrcomp.logs import logged
 
 wc, inputs, params = snakemake.wildcards, snakemake.input, snakemake.params
 with logged(snakemake.log[0], f"export {wc.model}/{wc.variant}-{wc.dtype}") as log:
-    tfsetup.configure(snakemake.threads, 0)
+    if wc.dtype == "fp32":  # tf2onnx reads the Keras model
+        from amrcomp import tfsetup
+
+        tfsetup.configure(snakemake.threads, 0)
     from amrcomp.export import export_checked
 
     record = export_checked(
         wc.dtype,
-        inputs.model,
+        inputs.model if wc.dtype == "fp32" else inputs.fp32,
         snakemake.output.onnx,
         params.data_dir,
         params.settings,
         snakemake.threads,
-        fp32_path=inputs.get("fp32"),
         calibration=params.get("calibration"),
         int8_scheme=params.get("int8_scheme"),
         log=log,

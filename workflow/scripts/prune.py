@@ -1,16 +1,16 @@
-"""Rule `prune`: prune one baseline to one variant ('{method}-{sparsity}'),
-fine-tune, strip, save."""
+"""Rules `prune` and `control`: prune one baseline to one variant ('{method}-{sparsity}'),
+fine-tune, strip, save; the control is the same fine-tune without pruning."""
 
 import pandas as pd
 
 from amrcomp import frames, tfsetup
 from amrcomp.atomic import atomic_path, write_json
 from amrcomp.logs import logged
-from amrcomp.variants import parse_pruned
+from amrcomp.variants import parse_finetuned
 
 wc, settings, data_dir = snakemake.wildcards, snakemake.params.settings, snakemake.params.data_dir
-with logged(snakemake.log[0], f"prune {wc.model}/{wc.variant}") as log:
-    variant = parse_pruned(wc.variant)
+variant = parse_finetuned(wc.variant)
+with logged(snakemake.log[0], f"prune {wc.model}/{variant.name}") as log:
     tfsetup.configure(snakemake.threads, settings["seed"])
     from amrcomp.fitting import input_scale_for
     from amrcomp.models.io import load_model, save_model
@@ -26,7 +26,7 @@ with logged(snakemake.log[0], f"prune {wc.model}/{wc.variant}") as log:
     model, report = prune_variant(
         load_model(snakemake.input.model), variant, train, val, n_classes, finetune, log,
         skip_layers=settings["skip_layers"], frequency=settings["frequency"],
-        input_scale=input_scale,
+        input_scale=input_scale, precision=settings["precision"],
     )  # fmt: skip
     save_model(model, snakemake.output.model)
     with atomic_path(snakemake.output.history) as tmp:

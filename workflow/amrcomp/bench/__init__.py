@@ -2,11 +2,14 @@
 
 A backend is a runner with `predict(x) -> scores` (any batch), `bind(x) -> timed call` (one
 fixed batch), `precision(frames) -> dict` (the precision it executed in, from the runtime's own
-evidence: `amrcomp.precision`), `info() -> dict` and a `clock` text; onnxrt, litert and
-tensorrt provide one each. The timing methodology is in `amrcomp.bench.timing`. A backend that
-refuses a dtype on this hardware raises `amrcomp.runtimes.BackendUnsupported` and the record
-says so (status "unsupported", the backend's own message and, where it names them, the refused
-op and dtype) with every figure set to null, so the tables can show it instead of failing.
+evidence: `amrcomp.precision`), `info() -> dict` and a `clock` text; onnxrt, litert, openvino
+and tensorrt provide one each. The timing methodology is in `amrcomp.bench.timing`. A backend
+that refuses a dtype on this hardware raises `amrcomp.runtimes.BackendUnsupported` and the
+record says so (status "unsupported", the backend's own message and, where it names them, the
+refused op and dtype) with every figure set to null, so the tables can show it instead of
+failing. A precision the runtime or CPU does not offer at all (bf16 but on OpenVINO with a
+BF16-capable CPU: `amrcomp.bench.offers`) is recorded as "not_offered" with the reason, before
+anything is loaded.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Callable, Protocol
 
 from amrcomp import precision, records
 from amrcomp.atomic import read_json
+from amrcomp.bench.offers import NOT_OFFERED, bf16_offer
 from amrcomp.bench.timing import TimedCall, measure
 from amrcomp.frames import Split, load_split, read_manifest
 from amrcomp.machine import machine_info
@@ -28,7 +32,7 @@ from amrcomp.variants import BACKENDS
 __all__ = ["BackendUnsupported", "RECORD_KEYS", "benchmark_file", "open_runner", "run_benchmark"]
 
 SETTINGS_KEYS = ("batch_sizes", "warmup", "repeats", "min_seconds", "threads", "eval_batch_size")
-# Present in every record, ok or unsupported (figures are null when unsupported).
+# Present in every record, ok, unsupported or not_offered (figures are null unless ok).
 RECORD_KEYS = (
     *records.BENCH_KEYS,  # what the tables read, and what the benchmark adds:
     *("accuracy", "accuracy_pct", "throughput_fps", "latency_ms", "timing", "threads"),
@@ -60,8 +64,10 @@ def open_runner(
     threads: int,
     device: int = 0,
     fp16_reference: str | Path | None = None,
+    dtype: str = "fp32",
 ) -> Runner:
-    """The runner of one backend over one deployed file (`fp16_reference`: see LiteRTRunner)."""
+    """The runner of one backend over one deployed file (`fp16_reference`: see LiteRTRunner;
+    `dtype`: the row's deployment dtype, which sets OpenVINO's inference precision)."""
     if backend == "onnxruntime":
         from amrcomp.bench.onnxrt import OrtRunner
 
@@ -70,6 +76,10 @@ def open_runner(
         from amrcomp.bench.litert import LiteRTRunner
 
         return LiteRTRunner(path, threads, fp16_reference)
+    if backend == "openvino":
+        from amrcomp.bench.openvino import OpenVINORunner
+
+        return OpenVINORunner(path, threads, dtype)
     if backend == "tensorrt":
         from amrcomp.bench.tensorrt import TrtRunner
 
@@ -100,14 +110,7 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Evaluate and time one deployed model; `labels` are model/variant/dtype/backend."""
     settings = check_settings(settings)
-    record: dict[str, Any] = {
-        **labels,
-        "threads": int(settings["threads"]),
-        "batch_sizes": settings["batch_sizes"],
-        "deployed_file": str(deployed),
-        "machine": machine_info(),
-        **file_sizes(deployed),
-    }
+    record = base_record(deployed, settings, labels)
     runner = None
     try:
         runner = open_fn()
@@ -148,6 +151,52 @@ def run_benchmark(
     return {**evaluation, **record, **timing, **executed, "status": "ok", "message": None}
 
 
+def base_record(
+    deployed: str | Path, settings: dict[str, Any], labels: dict[str, str]
+) -> dict[str, Any]:
+    """What every record says whatever its status: labels, settings, machine, file sizes."""
+    return {
+        **labels,
+        "threads": int(settings["threads"]),
+        "batch_sizes": settings["batch_sizes"],
+        "deployed_file": str(deployed),
+        "machine": machine_info(),
+        **file_sizes(deployed),
+    }
+
+
+def no_figures(settings: dict[str, Any]) -> dict[str, Any]:
+    """The measurement fields of a record that measured nothing: null, with the settings."""
+    return {
+        "accuracy": None,
+        "accuracy_pct": None,
+        "throughput_fps": None,
+        "latency_ms": None,
+        "timing": {
+            "warmup": int(settings["warmup"]),
+            "repeats": int(settings["repeats"]),
+            "min_seconds": float(settings["min_seconds"]),
+            "statistic": "median",
+        },
+    }
+
+
+def not_offered_record(
+    deployed: str | Path, settings: dict[str, Any], labels: dict[str, str], reason: str
+) -> dict[str, Any]:
+    """A record for a precision the runtime or CPU does not offer: nothing was run."""
+    settings = check_settings(settings)
+    return {
+        "backend_info": {},
+        **base_record(deployed, settings, labels),
+        "status": NOT_OFFERED,
+        "message": reason,
+        "refused": None,
+        **precision.not_run(f"{labels['backend']} does not offer {labels['dtype']} here"),
+        **no_figures(settings),
+    }
+
+
 def unsupported_record(
     record: dict[str, Any],
     err: BackendUnsupported,
@@ -164,16 +213,7 @@ def unsupported_record(
         "message": str(err),
         "refused": err.refused,
         **executed,
-        "accuracy": None,
-        "accuracy_pct": None,
-        "throughput_fps": None,
-        "latency_ms": None,
-        "timing": {
-            "warmup": int(settings["warmup"]),
-            "repeats": int(settings["repeats"]),
-            "min_seconds": float(settings["min_seconds"]),
-            "statistic": "median",
-        },
+        **no_figures(settings),
     }
 
 
@@ -191,9 +231,21 @@ def benchmark_file(
 
     `build` is a TensorRT engine's build record (the plan's provenance), kept in backend_info;
     `fp16_reference` the fp16 ONNX export LiteRT measures its float precision against.
-    The test split is read into memory: timed batches must not page in from disk.
+    The test split is read into memory: timed batches must not page in from disk. A bf16 row
+    first asks whether the backend offers bf16 here, and records why not without loading.
     """
     backend = labels["backend"]
+    if labels["dtype"] == "bf16":
+        capabilities = None
+        if backend == "openvino":
+            from amrcomp.bench.openvino import cpu_capabilities
+
+            capabilities = cpu_capabilities()
+        offered, reason = bf16_offer(backend, capabilities)
+        if log:
+            log.info("bf16 on %s %s: %s", backend, "offered" if offered else "not offered", reason)
+        if not offered:
+            return not_offered_record(deployed, settings, labels, reason)
     classes = read_manifest(data_dir)["classes"]
     test = load_split(data_dir, "test", mmap=False)
     extra = {"build": read_json(build)} if build else {}
@@ -207,7 +259,9 @@ def benchmark_file(
             settings["threads"],
         )
     record = run_benchmark(
-        lambda: open_runner(backend, deployed, settings["threads"], device, fp16_reference),
+        lambda: open_runner(
+            backend, deployed, settings["threads"], device, fp16_reference, labels["dtype"]
+        ),
         deployed,
         test,
         classes,

@@ -16,6 +16,7 @@ from amrcomp.atomic import atomic_path
 DTYPE_MARKERS = {
     "fp32": "o",
     "fp16": "s",
+    "bf16": "v",
     "dynamic": "D",
     "int8": "^",
     "mixed": "P",

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
-from amrcomp import dispatch, records
+from amrcomp import dispatch, records, variants
 from amrcomp.figures import plots
 from amrcomp.figures.tradeoffs import tradeoff
 from amrcomp.tablefile import read_table
@@ -114,27 +114,37 @@ def _tradeoff_energy(
     )
 
 
+def _file_label(dtype: str) -> str:
+    """'int8 file', or 'bf16 (fp32 file)' for a precision run from another dtype's file."""
+    source = variants.file_dtype(dtype)
+    return f"{dtype} file" if source == dtype else f"{dtype} ({source} file)"
+
+
 @register("figure_tradeoff_throughput")
 def _tradeoff_throughput(
     inputs: Mapping[str, Any], wildcards: Mapping[str, str], png: str, svg: str
 ) -> None:
     """Table V's rows measured here that ran, marked by the precision they executed in (hollow:
     not their file's dtype). The paper's TensorRT/T4 rows are left out, as in Table V no CPU
-    point stands beside them; the note counts the unsupported rows so none vanish silently."""
+    point stands beside them; the note counts the unsupported and not-offered rows so none
+    vanish silently."""
     table, _ = read_table(inputs["table"])
     table = table[table["status"] != "reference"]
     table = table.assign(
         point=table["variant"] + " " + table["backend"],
-        label=table["variant"] + " " + table["backend"] + " " + table["dtype"] + " file",
+        # bf16 is no file: "bf16 (fp32 file)"
+        label=table["variant"] + " " + table["backend"] + " " + table["dtype"].map(_file_label),
         ran_in_another_precision=table["executed_precision"] != table["dtype"],
     )
-    skipped = int(table["throughput_fps"].isna().sum())
+    skipped = int((table["status"] == "unsupported").sum())
+    absent = int((table["status"] == "not_offered").sum())
     batch = int(table["batch_size"].dropna().iloc[0]) if table["batch_size"].notna().any() else 0
     devices = ", ".join(sorted(set(table["device"].dropna())))
     notes = [
         f"measured on {devices or 'no device recorded'}; the paper's TensorRT / NVIDIA T4 "
         "throughput is in Table V's reference rows, not plotted",
         *([f"{skipped} unsupported row(s) not shown"] if skipped else []),
+        *([f"{absent} not-offered row(s) (no such precision here) not shown"] if absent else []),
     ]
     tradeoff(
         table,

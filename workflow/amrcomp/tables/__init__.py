@@ -1,9 +1,10 @@
 """Tables stage: the paper's Tables I-V and the energy tables, rebuilt from this run's records.
 
 - `schema`:   columns, types and units of every table;
-- `build`:    Tables I-IV and the helpers every builder shares; `deployment`: Table V;
-              `energy`: the energy tables; all from the earlier stages' records
-              (`amrcomp.records`) and the paper's numbers (`amrcomp.paper`);
+- `build`:    Tables I, II, IV and the helpers every builder shares; `pruning`: Table III;
+              `deployment`: Table V; `energy`: the energy tables; all from the earlier
+              stages' records (`amrcomp.records`) and the paper's numbers (`amrcomp.paper`);
+- `paired`:   accuracy intervals and paired drops (Tables III, V; `amrcomp.confidence`);
 - `registry`: the builder of each table rule, and writing its outputs (`amrcomp.tablefile`);
 - `io`:       provenance kept in each table file (config digest, data set, machine).
 """

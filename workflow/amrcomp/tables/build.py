@@ -1,8 +1,8 @@
-"""Tables I-IV from the stages' JSON records, and what every table builder shares.
+"""Tables I, II and IV from the stages' JSON records, and what every table builder shares.
 
-Every builder (here, in `deployment` and in `energy`) takes the paths its rule lists as inputs
-(and nothing else from disk) plus the config's `models` mapping, whose `paper_name` decides
-which rows get the paper's values. Rows keep the order of the paths, which the rules give
+Every builder (here, in `pruning`, `deployment` and `energy`) takes the paths its rule lists as
+inputs (and nothing else from disk) plus the config's `models` mapping, whose `paper_name`
+decides which rows get the paper's values. Rows keep the order of the paths, which the rules give
 model-major as in the paper.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from amrcomp import paper, records, variants
+from amrcomp import paper, records
 from amrcomp.tables.schema import frame
 
 COUNTED_TYPES = ("Conv2D", "Dense")
@@ -70,37 +70,9 @@ def ops_summary(layers: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def _nonzero(layers: list[dict[str, Any]]) -> int:
-    return int(sum(r["nonzero_params"] for r in layers))
-
-
 def sparsity_pct(nonzero_params: int, baseline_params: int) -> float:
     """Share of the baseline's parameters that pruning zeroed or removed, in percent."""
     return 100.0 * (1.0 - nonzero_params / baseline_params) if baseline_params else float("nan")
-
-
-def removal(layers: list[dict[str, Any]]) -> dict[str, Any]:
-    """Filters/units and parameters filter pruning removed (a prune summary's layer rows).
-
-    Removing half a layer's filters also halves the next layer's inputs, so a middle layer loses
-    about 75 % of its parameters: both shares are shown, per layer and over the pruned layers.
-    """
-    pruned = [r for r in layers if r["pruned"]]
-    before = sum(r["units_before"] for r in pruned)
-    removed = sum(r["units_before"] - r["units_after"] for r in pruned)
-    per_layer = ", ".join(
-        f"{r['layer']} {_pct(r['units_before'] - r['units_after'], r['units_before'])}"
-        f"/{_pct(r['params_before'] - r['params_after'], r['params_before'])}"
-        for r in layers
-    )
-    return {
-        "filters_removed_pct": 100.0 * removed / before if before else 0.0,
-        "per_layer_removed_pct": per_layer,
-    }
-
-
-def _pct(part: int, whole: int) -> str:
-    return f"{100.0 * part / whole:.0f}" if whole else "0"
 
 
 # --- Table I -------------------------------------------------------------------------------
@@ -173,92 +145,12 @@ def table2(train_paths: Sequence[str | Path], models: dict[str, Any]) -> pd.Data
                 "best_val_loss": used.get("best_val_loss"),
                 "train_frames": used.get("train_frames"),
                 "train_seconds": used.get("seconds"),
+                "precision": used["precision"]["used"],
+                "precision_reason": used["precision"]["reason"],
                 **ref,
             }
         )
     return frame("table2", rows)
-
-
-# --- Table III -----------------------------------------------------------------------------
-
-
-def table3(
-    eval_paths: Sequence[str | Path], prune_paths: Sequence[str | Path], models: dict[str, Any]
-) -> pd.DataFrame:
-    """Accuracy, parameters, MACs and sizes of the baseline and every pruned variant (Keras),
-    with what pruning removed and the fine-tune budget it had (prune summaries)."""
-    loaded = [(path, records.keras_eval(path)) for path in eval_paths]
-    baselines = {r["model"]: r for _, r in loaded if r["variant"] == "baseline"}
-    summaries = {}
-    for path in prune_paths:
-        summary = records.prune_summary(path)
-        summaries[(summary["model"], summary["variant"])] = summary
-    rows = []
-    for path, record in loaded:
-        model, variant = record["model"], record["variant"]
-        if model not in baselines:
-            raise ValueError(
-                f"table3 needs the baseline evaluation of {model} "
-                f"(results/eval/{model}/baseline-fp32.json) among its inputs to compute sparsity "
-                "and accuracy drop"
-            )
-        base = baselines[model]
-        parsed = variants.parse(variant)
-        method, target = parsed.method, parsed.sparsity
-        label = paper_name(models, model)
-        ref = paper.TABLE3.get(label, {}).get(target) if label and method == "magnitude" else None
-        totals = record["totals"]
-        row = {
-            "model": model,
-            "paper_model": label,
-            "variant": variant,
-            "pruning_method": method,
-            "sparsity_pct": target,
-            "achieved_sparsity_pct": sparsity_pct(
-                _nonzero(record["layers"]), base["totals"]["params"]
-            ),
-            "params_removed_pct": 100.0 * (1.0 - totals["params"] / base["totals"]["params"]),
-            "accuracy_pct": record["accuracy_pct"],
-            "accuracy_drop_pp": base["accuracy_pct"] - record["accuracy_pct"],
-            "params": totals["params"],
-            "nonzero_params": totals["nonzero_params"],
-            "macs": totals["macs"],
-            "effective_macs": totals["effective_macs"],
-            **records.sizes_mib(record),
-            "paper_accuracy_pct": ref[0] if ref else None,
-            "paper_params_printed": ref[1] if ref else None,
-        }
-        if parsed.is_pruned:
-            row.update(_pruning(summaries, model, variant, method))
-        rows.append(row)
-    return frame("table3", rows)
-
-
-def _pruning(
-    summaries: dict[tuple[str, str], dict[str, Any]], model: str, variant: str, method: str
-) -> dict[str, Any]:
-    """Table III's columns from a variant's prune summary: its fine-tune budget and schedule,
-    and for filter pruning what it removed."""
-    if (model, variant) not in summaries:
-        raise ValueError(
-            f"table3: no prune summary of {model}/{variant} among the inputs "
-            f"(results/models/{model}/pruned-{variant}.json)"
-        )
-    summary = summaries[(model, variant)]
-    budget = summary["budget"]
-    row = {
-        "pruning_schedule": budget["pruning_schedule"],
-        "finetune_epochs": budget["epochs"],
-        "finetune_steps": budget["steps"],
-        "finetune_frames": budget["frames"],
-        "finetune_learning_rate": budget["learning_rate"],
-        "pruning_frequency": budget["frequency"],
-        "schedule_mask_updates": budget["schedule_mask_updates"],
-        "explicit_mask_applications": budget["explicit_mask_applications"],
-    }
-    if method == "filters":
-        row.update(removal(summary["layers"]))
-    return row
 
 
 # --- Table IV ------------------------------------------------------------------------------

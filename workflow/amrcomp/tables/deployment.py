@@ -5,7 +5,8 @@ evaluations give the operation counts and the prune summaries the parameters bef
 (for the achieved sparsity). The paper measured its throughput with TensorRT on an NVIDIA T4 at
 batch 32: that figure (and its device and batch) sits only in one reference row per model and
 paper dtype (backend `REFERENCE_BACKEND`, status "reference", no measurement of ours), never
-beside a row measured on this machine.
+beside a row measured on this machine. Each measured row names the fastest backend of its model,
+variant and dtype at the table's batch size (`fastest_backend`): the runtime a user would pick.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from amrcomp import paper, precision, records, variants
 from amrcomp.tables.build import ops_summary, paper_name, require_keras_eval, sparsity_pct
+from amrcomp.tables.paired import against_control
 from amrcomp.tables.schema import frame
 
 REFERENCE_BACKEND = f"paper: {paper.TABLE5_RUNTIME} on {paper.TABLE5_GPU}"
@@ -29,10 +31,14 @@ def bench_measurements(record: dict[str, Any], batch_size: int, path: str | Path
     device.
 
     An unsupported record (the backend refused this dtype here) keeps its sizes and device and
-    gets missing measurements with the backend's message as the note.
+    gets missing measurements with the backend's message as the note; a not_offered record (no
+    such precision on this runtime or CPU, nothing run) likewise, its note "not offered: why".
     """
     row: dict[str, Any] = {"device": device_name(record, path), "note": record["message"]}
     row.update(records.sizes_mib(record))
+    if record["status"] == "not_offered":
+        row["note"] = f"not offered: {record['message'] or 'no reason recorded'}"
+        return row
     if record["status"] != "ok":
         row["note"] = record["message"] or "unsupported (no message recorded)"
         return row
@@ -107,15 +113,32 @@ def device_name(record: dict[str, Any], path: str | Path) -> str:
     return str(machine.get("cpu") or "unknown CPU")
 
 
+def mark_fastest(rows: list[dict[str, Any]]) -> None:
+    """Set `fastest_backend` on every measured row: the backend of highest throughput at the
+    table's batch size among the rows of the same model, variant and dtype that ran (status ok);
+    missing where none ran."""
+    best: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["model"], row["variant"], row["dtype"])
+        if row["status"] == "ok" and (
+            key not in best or row["throughput_fps"] > best[key]["throughput_fps"]
+        ):
+            best[key] = row
+    for row in rows:
+        winner = best.get((row["model"], row["variant"], row["dtype"]))
+        row["fastest_backend"] = winner["backend"] if winner else None
+
+
 def table5(
     bench_paths: Sequence[str | Path],
     keras_paths: Sequence[str | Path],
     prune_paths: Sequence[str | Path],
     models: dict[str, Any],
     batch_size: int,
+    controls: dict[str, str],
 ) -> pd.DataFrame:
     """Deployment results per model, variant, dtype and backend, and the paper's Table V as
-    reference rows."""
+    reference rows; `controls` maps each pruned variant to its dense control."""
     layers = {}
     nonzero = {}
     for path in keras_paths:
@@ -127,7 +150,7 @@ def table5(
         record = records.load(path)
         records.require(record, ("model", "variant", "totals_before"), path, "prune summary")
         before[(record["model"], record["variant"])] = record["totals_before"]["params"]
-    rows, references = [], {}
+    rows, references, loaded = [], {}, {}
     for path in bench_paths:
         record = records.bench(path)
         model, variant, dtype = record["model"], record["variant"], record["dtype"]
@@ -152,7 +175,7 @@ def table5(
             "model": model,
             "paper_model": label,
             "variant": variant,
-            "pruning_method": parsed.method,
+            "pruning_method": parsed.pruning_method,
             "sparsity_pct": parsed.sparsity,
             "achieved_sparsity_pct": achieved,
             "dtype": dtype,
@@ -172,6 +195,9 @@ def table5(
             )
             references.setdefault((model, variant, dtype), reference_row(row, ref[2]))
         rows.append(row)
+        loaded[(model, variant, dtype, record["backend"])] = (path, record)
+    against_control(rows, loaded, controls)  # intervals, drops and speed-ups against controls
+    mark_fastest(rows)
     # Appended last, so each follows the measured rows of its model, variant and dtype.
     rows.extend(references.values())
     # Model-major like the paper (the inputs come backend-major): model, variant, dtype, backend.

@@ -15,7 +15,7 @@ import pandas as pd
 
 from amrcomp import dispatch
 from amrcomp.tablefile import write_table
-from amrcomp.tables import TITLES, build, deployment, energy
+from amrcomp.tables import TITLES, build, deployment, energy, pruning
 from amrcomp.tables.io import metadata
 from amrcomp.tables.schema import arrow_schema
 
@@ -51,7 +51,13 @@ def _table2(inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Built:
 @register("table3")
 def _table3(inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Built:
     """Pruning results from the Keras evaluations and prune summaries of every variant."""
-    return Built({"table3": build.table3(inputs["evals"], inputs["prune"], params["models"])})
+    return Built(
+        {
+            "table3": pruning.table3(
+                inputs["evals"], inputs["prune"], params["models"], params["controls"]
+            )
+        }
+    )
 
 
 @register("table4")
@@ -65,7 +71,12 @@ def _table5(inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Built:
     """Deployment results, attributed to the machines the benchmarks ran on: they may differ
     from the machine that builds the table (a SLURM job, a GPU node)."""
     frame = deployment.table5(
-        inputs["bench"], inputs["evals"], inputs["prune"], params["models"], params["batch_size"]
+        inputs["bench"],
+        inputs["evals"],
+        inputs["prune"],
+        params["models"],
+        params["batch_size"],
+        params["controls"],
     )
     return Built({"table5": frame}, deployment.bench_machines(inputs["bench"]) or None)
 
