@@ -17,10 +17,50 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "config" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-# Keys and columns that measure time (they differ between any two runs; speedup: a ratio of two).
+# Keys and columns that measure time (they differ between any two runs; speedup: a ratio of two;
+# fastest: the backend with the highest throughput).
 TIMING = re.compile(
-    r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size|speedup", re.I
+    r"second|fps|throughput|latency|_ms$|time|elapsed|duration|best_batch_size|speedup|fastest",
+    re.I,
 )
+
+
+# Benchmark settings small enough for unit tests (tests/test_bench.py, tests/test_openvino.py).
+BENCH_SETTINGS = {
+    "batch_sizes": [4, 16],
+    "warmup": 2,
+    "repeats": 3,
+    "min_seconds": 0.0,
+    "threads": 1,
+    "eval_batch_size": 8,
+}
+
+
+def random_frames(n: int, seed: int, n_classes: int):
+    """`n` random frames (2 x 128) of `n_classes` classes at 0 dB: fit and prune unit tests."""
+    import numpy as np
+
+    from amrcomp.frames import Split
+
+    rng = np.random.default_rng(seed)
+    return Split(
+        rng.normal(size=(n, 2, 128)).astype(np.float32),
+        rng.integers(0, n_classes, n),
+        np.zeros(n, dtype=np.int64),
+    )
+
+
+def l1_frames(n: int, seed: int):
+    """`n` L1-normalised random frames of 11 classes at -4 or 6 dB, like RadioML's: export and
+    benchmark unit tests."""
+    import numpy as np
+
+    from amrcomp.frames import Split
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2, 128)).astype(np.float32)
+    x /= np.abs(x).sum(axis=(1, 2), keepdims=True)
+    return Split(x=x, labels=rng.integers(0, 11, n), snr=rng.choice([-4, 6], n))
 
 
 def strip_timing(obj):

@@ -23,17 +23,10 @@ from amrcomp.bench import (  # noqa: E402
 )
 from amrcomp.frames import Split  # noqa: E402
 from amrcomp.settings import load_config  # noqa: E402
-from conftest import TINY  # noqa: E402
+from conftest import BENCH_SETTINGS, TINY  # noqa: E402
 
 CLASSES = [f"c{i}" for i in range(11)]
-SETTINGS = {
-    "batch_sizes": [4, 16],
-    "warmup": 2,
-    "repeats": 3,
-    "min_seconds": 0.0,
-    "threads": 1,
-    "eval_batch_size": 8,
-}
+SETTINGS = BENCH_SETTINGS
 LABELS = {"model": "model1", "variant": "magnitude-50", "dtype": "fp32", "backend": "onnxruntime"}
 
 

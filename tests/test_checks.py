@@ -20,7 +20,7 @@ from amrcomp.bench.litert import refusal  # noqa: E402
 from amrcomp.frames import Split  # noqa: E402
 from amrcomp.runtimes import BackendUnsupported  # noqa: E402
 from amrcomp.settings import load_config  # noqa: E402
-from conftest import TINY  # noqa: E402
+from conftest import TINY, l1_frames  # noqa: E402
 
 CLASSES = [f"c{i}" for i in range(11)]
 REFUSAL = "[ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for Conv(11)"
@@ -39,10 +39,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def split() -> Split:
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(160, 2, 128)).astype(np.float32)
-    x /= np.abs(x).sum(axis=(1, 2), keepdims=True)
-    return Split(x=x, labels=rng.integers(0, 11, 160), snr=rng.choice([-4, 6], 160))
+    return l1_frames(160, 3)
 
 
 @pytest.fixture(scope="module")

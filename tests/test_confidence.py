@@ -92,7 +92,7 @@ def test_records_of_other_frames_are_refused():
 
 
 def test_summary_names_the_fastest_variant_the_acceptance_rule_admits():
-    from amrcomp import report
+    from amrcomp.report.compression import _accepted_section
     from amrcomp.tables import schema
 
     def row(variant, backend, fps, drop=None, ci=None, status="ok", model="model1"):
@@ -113,12 +113,12 @@ def test_summary_names_the_fastest_variant_the_acceptance_rule_admits():
             row("filters-50", "litert", 1.0, status="unsupported", model="model2"),
         ],
     )
-    section = report._accepted_section(t5)
+    section = _accepted_section(t5)
     picked = section.table.set_index("model")
     assert picked.loc["model1", "variant"] == "magnitude-50"
     assert picked.loc["model1", "backend"] == "litert"
     assert picked.loc["model1", "drop vs control (pp)"] == "0.50 ± 1.40"
     assert picked.loc["model2", "variant"] == "magnitude-50"
     assert "at most 1 point" in section.text[0] and "at most 2 points" in section.text[0]
-    none = report._accepted_section(t5[t5["model"] == "model1"].head(3))
+    none = _accepted_section(t5[t5["model"] == "model1"].head(3))
     assert none.text[-1] == "No pruned variant meets the rule: model1."

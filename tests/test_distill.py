@@ -17,6 +17,7 @@ from amrcomp.frames import Split  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.prune import finetune_settings, prune_variant  # noqa: E402
 from amrcomp.variants import parse_finetuned  # noqa: E402
+from conftest import random_frames  # noqa: E402
 
 LOG = logging.getLogger("test_distill")
 N_CLASSES = 4
@@ -24,12 +25,7 @@ DISTILL = {"enabled": True, "alpha": 0.3, "temperature": 2.0}
 
 
 def frames(n: int, seed: int) -> Split:
-    rng = np.random.default_rng(seed)
-    return Split(
-        rng.normal(size=(n, 2, 128)).astype(np.float32),
-        rng.integers(0, N_CLASSES, n),
-        np.zeros(n, dtype=np.int64),
-    )
+    return random_frames(n, seed, N_CLASSES)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

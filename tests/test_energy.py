@@ -16,8 +16,11 @@ tfsetup.configure(1, 0)
 from amrcomp.energy import BITS, estimate  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.models.cost import layer_costs, totals  # noqa: E402
-from amrcomp.settings import energy_settings, load_config  # noqa: E402
-from amrcomp.variants import all_variants  # noqa: E402
+from amrcomp.settings import (  # noqa: E402
+    all_variants,  # noqa: E402
+    energy_settings,
+    load_config,
+)
 from conftest import TINY, snakemake  # noqa: E402
 
 # Paper, microjoules per inference (FP32 / FP16 / INT8).

@@ -20,27 +20,17 @@ from amrcomp.bench import open_runner, run_benchmark  # noqa: E402
 from amrcomp.bench.offers import BF16_NOT_OFFERED, bf16_offer  # noqa: E402
 from amrcomp.bench.openvino import cpu_capabilities, refusal  # noqa: E402
 from amrcomp.frames import Split  # noqa: E402
-from conftest import ROOT  # noqa: E402
+from conftest import BENCH_SETTINGS, ROOT, l1_frames  # noqa: E402
 
 CLASSES = [f"c{i}" for i in range(11)]
-SETTINGS = {
-    "batch_sizes": [4, 16],
-    "warmup": 1,
-    "repeats": 3,
-    "min_seconds": 0.0,
-    "threads": 1,
-    "eval_batch_size": 8,
-}
+SETTINGS = {**BENCH_SETTINGS, "warmup": 1}
 LABELS = {"model": "model1", "variant": "magnitude-50", "dtype": "fp32", "backend": "openvino"}
 HAS_BF16 = "BF16" in cpu_capabilities()
 
 
 @pytest.fixture(scope="module")
 def split() -> Split:
-    rng = np.random.default_rng(5)
-    x = rng.normal(size=(40, 2, 128)).astype(np.float32)
-    x /= np.abs(x).sum(axis=(1, 2), keepdims=True)
-    return Split(x=x, labels=rng.integers(0, 11, 40), snr=rng.choice([-4, 6], 40))
+    return l1_frames(40, 5)
 
 
 @pytest.fixture(scope="module")

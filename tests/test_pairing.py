@@ -9,9 +9,9 @@ import platform
 import pandas as pd
 import pytest
 
-from amrcomp import report
 from amrcomp.atomic import read_json
 from amrcomp.figures import registry
+from amrcomp.report.deployment import _fastest_section, _table5_text
 from amrcomp.tablefile import read_table, write_table
 from amrcomp.tables import deployment, schema
 
@@ -60,7 +60,7 @@ def t5() -> pd.DataFrame:
 
 
 def test_summary_says_where_the_papers_throughput_is_and_what_ran(t5):
-    text = report._table5_text(t5)
+    text = _table5_text(t5)
     assert text[0].startswith("Throughput at batch 32, measured on this machine (Test CPU 9000).")
     assert f"appears only in its own rows (backend `{REFERENCE}`)" in text[0]
     assert "NVIDIA T4 (TensorRT), batch 32" in text[0]
@@ -83,15 +83,15 @@ def test_summary_names_the_fastest_runtime_and_what_is_not_offered():
     ]
     deployment.mark_fastest(rows)
     table = schema.frame("table5", rows)
-    section = report._fastest_section(table)
+    section = _fastest_section(table)
     best = section.table.set_index("dtype")
     assert best.loc["fp16", "fastest backend"] == "litert"  # 7000 over onnxruntime's 5000
     assert best.loc["fp16", "others (frames/s)"] == "onnxruntime 5000"
     assert best.loc["bf16", "fastest backend"] == "openvino" and len(best) == 3
     assert "litert 2 of 3, openvino 1 of 3" in section.text[0]
-    line = next(t for t in report._table5_text(table) if t.startswith("Not offered"))
+    line = next(t for t in _table5_text(table) if t.startswith("Not offered"))
     assert line == f"Not offered: bf16 on litert (1 rows): {why.removeprefix('not offered: ')}."
-    assert not any(t.startswith("Unsupported") and "bf16" in t for t in report._table5_text(table))
+    assert not any(t.startswith("Unsupported") and "bf16" in t for t in _table5_text(table))
 
 
 def test_throughput_figure_leaves_out_the_papers_rows_and_marks_executed_precision(

@@ -24,6 +24,7 @@ from amrcomp.prune.filters import l1_keep, plan, shrink  # noqa: E402
 from amrcomp.prune.unstructured import m_by_n_holds  # noqa: E402
 from amrcomp.settings import model_finetune  # noqa: E402
 from amrcomp.variants import parse_finetuned as parse_variant  # noqa: E402
+from conftest import random_frames  # noqa: E402
 
 LOG = logging.getLogger("test_prune")
 N_CLASSES = 4
@@ -35,12 +36,7 @@ SMALL = {
 
 
 def frames(n: int, seed: int) -> Split:
-    rng = np.random.default_rng(seed)
-    return Split(
-        rng.normal(size=(n, 2, 128)).astype(np.float32),
-        rng.integers(0, N_CLASSES, n),
-        np.zeros(n, dtype=np.int64),
-    )
+    return random_frames(n, seed, N_CLASSES)
 
 
 def small_model(arch: str = "oshea_cnn2"):
@@ -392,7 +388,7 @@ def test_control_has_the_recipe_of_a_pruned_variant_on_the_tiny_config(tmp_path)
     assert control["settings"]["finetune"] == pruned["settings"]["finetune"]
     assert control["settings"]["input_scale"] == pruned["settings"]["input_scale"]
     assert control["budget"]["pruning_schedule"] == "none (dense control)"
-    history = (models / "control.history.csv").read_text().strip().splitlines()
+    history = (models / "control-magnitude.history.csv").read_text().strip().splitlines()
     assert len(history) == 1 + finetune["epochs"]
     assert (models / "control-magnitude.keras").stat().st_size > 0
 

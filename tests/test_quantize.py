@@ -17,8 +17,10 @@ from amrcomp import quantize, runtimes  # noqa: E402
 from amrcomp.frames import Split  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.scoring import evaluate, predict_classes  # noqa: E402
-from amrcomp.settings import load_config  # noqa: E402
-from amrcomp.variants import all_variants  # noqa: E402
+from amrcomp.settings import (
+    all_variants,  # noqa: E402
+    load_config,  # noqa: E402
+)
 from conftest import TINY, snakemake  # noqa: E402
 
 N_FRAMES = 100

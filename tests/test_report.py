@@ -144,7 +144,7 @@ def test_landing_page_renders_description_config_and_categories(chromium, report
     assert 'Data set: <tt class="docutils literal">tiny</tt>' in dom, (
         "config values missing from the description"
     )
-    assert "Table V variants: magnitude-50, filters-50" in dom
+    assert "Table V variants: control-filters, magnitude-50, filters-50" in dom
     config = dom[dom.find("Complete configuration") :]
     assert "frames_per_block" in config and "agreement_min" in config, (
         "the complete configuration is not rendered"
@@ -174,7 +174,7 @@ def test_table_and_figure_listings_render(chromium, report, tmp_path):
         " app.setView({navbarMode: 'resultinfo', resultPath: key});",
     )
     dom = run_chromium(chromium, tmp_path, info, "--dump-dom").stdout
-    assert "deployment of magnitude-50, filters-50" in dom, (
+    assert "deployment of control-filters, magnitude-50, filters-50" in dom, (
         "Table V caption (report/table5.rst, rendered with the config) missing"
     )
     figs = navigated(

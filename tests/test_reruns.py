@@ -201,13 +201,16 @@ def test_benchmark_setting_reruns_only_benchmarks(tiny_copy, tmp_path):
 
 def test_model_finetune_override_reruns_only_that_models_pruned_variants(tiny_copy, tmp_path):
     """models.<name>.finetune overrides prune.finetune for that model alone: its pruned variants
-    (and what is built from them) re-run; its baseline and the other model stay."""
-    epochs = yaml.safe_load(TINY.read_text())["prune"]["finetune"]["epochs"] + 1
+    and controls (and what is built from them) re-run; its baseline and the other model stay.
+    (batch_size: no method_finetune layer sets it, so every method's recipe changes.)"""
+    batch = yaml.safe_load(TINY.read_text())["prune"]["finetune"]["batch_size"] // 2
     jobs, _ = dry_run(
-        tiny_copy, override={"models": {"model1": {"finetune": {"epochs": epochs}}}}, tmp=tmp_path
+        tiny_copy,
+        override={"models": {"model1": {"finetune": {"batch_size": batch}}}},
+        tmp=tmp_path,
     )
-    pruned = {j.wildcards["variant"] for j in jobs if j.rule == "prune"}
-    assert pruned and pruned == {v for v in variants_of(tiny_copy, "model1") if v != "baseline"}, (
+    tuned = {j.wildcards["variant"] for j in jobs if j.rule in ("prune", "control")}
+    assert tuned and tuned == {v for v in variants_of(tiny_copy, "model1") if v != "baseline"}, (
         describe(jobs)
     )
     assert not [j for j in jobs if j.wildcards.get("model") == "model2"], describe(jobs)

@@ -36,9 +36,12 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def model_settings(config: dict[str, Any], model: str) -> dict[str, Any]:
-    """One model's config entry but its fine-tune overrides: the train rule's param, so editing
-    it re-runs that model only, and editing its fine-tune keeps its baseline."""
-    return {k: v for k, v in config["models"][model].items() if k != "finetune"}
+    """One model's config entry but its fine-tune overrides (`finetune`, `method_finetune`): the
+    train rule's param, so editing it re-runs that model only, and editing a fine-tune keeps its
+    baseline."""
+    return {
+        k: v for k, v in config["models"][model].items() if k not in ("finetune", "method_finetune")
+    }
 
 
 def model_finetune(config: dict[str, Any], model: str, method: str) -> dict[str, Any]:
