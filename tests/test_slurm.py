@@ -266,8 +266,12 @@ def test_table5_on_slurm_matches_local_run(slurm, tiny_run, tmp_path, record_pro
     assert sorted(p.name for p in (workdir / "results").glob("table*.csv")) == ["table5.csv"]
     local, cluster = (pd.read_csv(run / "results/table5.csv") for run in (tiny_run, workdir))
     local = local[local["variant"].isin(subset["variants"]) & local["dtype"].isin(subset["dtypes"])]
+    # check_dtype off: the local table's other rows (paper references) made some columns float
     pd.testing.assert_frame_equal(
-        comparable(cluster), comparable(local.reset_index(drop=True)), obj="table5.csv"
+        comparable(cluster),
+        comparable(local.reset_index(drop=True)),
+        obj="table5.csv",
+        check_dtype=False,
     )
     evals = sorted(p.relative_to(workdir) for p in (workdir / "results/eval").rglob("*.json"))
     assert evals, "the cluster run has no evaluations"
