@@ -20,7 +20,7 @@ from amrcomp.bench.litert import refusal  # noqa: E402
 from amrcomp.frames import Split  # noqa: E402
 from amrcomp.runtimes import BackendUnsupported  # noqa: E402
 from amrcomp.settings import load_config  # noqa: E402
-from conftest import TINY, l1_frames  # noqa: E402
+from conftest import BENCH_SETTINGS, TINY, l1_frames  # noqa: E402
 
 CLASSES = [f"c{i}" for i in range(11)]
 REFUSAL = "[ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for Conv(11)"
@@ -228,14 +228,7 @@ def tflite_fp32(model, tmp_path_factory):
     return path
 
 
-SETTINGS = {
-    "batch_sizes": [4],
-    "warmup": 1,
-    "repeats": 2,
-    "min_seconds": 0.0,
-    "threads": 1,
-    "eval_batch_size": 16,
-}
+SETTINGS = {**BENCH_SETTINGS, "batch_sizes": [4], "warmup": 1, "repeats": 2, "eval_batch_size": 16}
 LABELS = {"model": "m", "variant": "baseline", "dtype": "fp32", "backend": "litert"}
 
 

@@ -17,6 +17,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from amrcomp import precision  # noqa: E402
 from amrcomp.bench import open_runner, run_benchmark  # noqa: E402
 from amrcomp.frames import Split  # noqa: E402
+from conftest import BENCH_SETTINGS  # noqa: E402
 
 CLASSES = [f"c{i}" for i in range(11)]
 
@@ -254,11 +255,10 @@ def test_benchmark_record_carries_the_executed_precision(exports, tmp_path):
 
     paths, split = exports
     settings = {
+        **BENCH_SETTINGS,
         "batch_sizes": [4],
         "warmup": 1,
         "repeats": 2,
-        "min_seconds": 0.0,
-        "threads": 1,
         "eval_batch_size": 16,
     }
     labels = {"model": "m", "variant": "baseline", "dtype": "fp16", "backend": "onnxruntime"}
