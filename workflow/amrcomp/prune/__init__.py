@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from amrcomp import mixed
 from amrcomp.frames import Split
-from amrcomp.variants import Variant
+from amrcomp.variants import METHODS, Variant
 
 M_BY_N = (2, 4)
 
@@ -69,8 +69,9 @@ def schedule_label(method: str, schedule_mask_updates: int | None) -> str:
 
 def finetune_precision(method: str, resolved: dict[str, str]) -> dict[str, str]:
     """The fine-tune's precision record: the host's (`mixed.resolve`), except fp32 for tfmot's
-    wrappers (magnitude, m_by_n), which mishandle bf16 (`unstructured.TFMOT_BF16`)."""
-    if method in ("magnitude", "m_by_n"):
+    wrappers (`variants.METHODS[...].tfmot`: magnitude, m_by_n), which mishandle bf16
+    (`unstructured.TFMOT_BF16`); a control follows the method whose recipe it has."""
+    if method in METHODS and METHODS[method].tfmot:
         from amrcomp.prune.unstructured import TFMOT_BF16
 
         return mixed.fall_back(resolved, TFMOT_BF16)
