@@ -10,7 +10,7 @@ import yaml
 from amrcomp import gpu, precision
 from amrcomp.bench import tensorrt as trt_bench
 from amrcomp.settings import check_config, load_config
-from conftest import TINY, snakemake
+from conftest import BENCH_SETTINGS, TINY, snakemake
 
 FRAME = (2, 128, 1)
 
@@ -120,14 +120,8 @@ def test_device_timing_becomes_record(tmp_path):
     )
     deployed = tmp_path / "m.plan"
     deployed.write_bytes(b"plan")
-    settings = {
-        "batch_sizes": [1, 4],
-        "warmup": 1,
-        "repeats": 2,
-        "min_seconds": 0.0,
-        "threads": 1,
-        "eval_batch_size": 1024,
-    }
+    settings = {**BENCH_SETTINGS, "batch_sizes": [1, 4], "warmup": 1, "repeats": 2}
+    settings["eval_batch_size"] = 1024
     record = run_benchmark(
         EventTimed,
         deployed,
