@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Start a single-node SLURM cluster on this machine (munge + slurmctld + slurmd) for the cluster
 # test (tests/test_slurm.py). Idempotent: a healthy running cluster is only checked, not touched.
+# The node offers one GPU generic resource backed by /dev/zero (no real GPU): SLURM then accepts
+# and schedules `--gpus=1` requests for real (one such job at a time) and sets
+# CUDA_VISIBLE_DEVICES in them, which is what profiles/slurm-gpu is tested against.
 # No systemd needed: the daemons are started directly and fork into the background.
 # Needs root. Exits non-zero with a message naming the failing step when SLURM cannot be started.
 set -euo pipefail
@@ -20,11 +23,13 @@ die() {
 }
 say() { echo "start-slurm: $*"; }
 
-# A trivial job through both paths the workflow uses: a batch job and a job step.
+# A trivial job through both paths the workflow uses (a batch job and a job step), and a job step
+# that asks for the GPU and must see it as CUDA device 0.
 smoke_test() {
   local limit=${1:-60}
   timeout "$limit" sbatch --parsable --wait -o /dev/null -t 1 --wrap hostname >/dev/null 2>&1 &&
-    timeout "$limit" srun -N1 -n1 -t 1 hostname >/dev/null 2>&1
+    timeout "$limit" srun -N1 -n1 -t 1 hostname >/dev/null 2>&1 &&
+    [[ $(timeout "$limit" srun -N1 -n1 -t 1 --gpus=1 printenv CUDA_VISIBLE_DEVICES 2>/dev/null) == 0 ]]
 }
 
 node_state() { sinfo -h -N -n "$HOST" -o %T 2>/dev/null | head -n1; }
@@ -32,6 +37,7 @@ node_state() { sinfo -h -N -n "$HOST" -o %T 2>/dev/null | head -n1; }
 healthy() {
   scontrol ping 2>/dev/null | grep -q "is UP" || return 1
   scontrol show slurmd >/dev/null 2>&1 || return 1 # the local slurmd answers
+  scontrol show node "$HOST" 2>/dev/null | grep -q "Gres=gpu:fake:1" || return 1 # GPU configured
   case "$(node_state)" in idle* | mixed* | allocated* | completing*) return 0 ;; *) return 1 ;; esac
 }
 
@@ -124,11 +130,18 @@ SlurmdParameters=config_overrides
 InactiveLimit=0
 KillWait=30
 Waittime=0
-NodeName=$HOST CPUs=$CPUS $TOPOLOGY RealMemory=$REAL_MB State=UNKNOWN
+# One fake GPU (gres.conf): GPU requests are scheduled and bound for real, without a device.
+GresTypes=gpu
+NodeName=$HOST CPUs=$CPUS $TOPOLOGY RealMemory=$REAL_MB Gres=gpu:fake:1 State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
 mv "$CONF.new" "$CONF"
-say "wrote $CONF (CPUs=$CPUS RealMemory=${REAL_MB} MB)"
+cat >"$CONF_DIR/gres.conf" <<EOF
+# Written by .ci/start-slurm.sh: a GPU generic resource without a GPU (File must exist).
+AutoDetect=off
+NodeName=$HOST Name=gpu Type=fake File=/dev/zero
+EOF
+say "wrote $CONF (CPUs=$CPUS RealMemory=${REAL_MB} MB, Gres=gpu:fake:1) and gres.conf"
 
 # --- daemons ---
 say "starting slurmctld and slurmd"

@@ -1,8 +1,15 @@
 # Deployment benchmarks (Table V): accuracy, throughput and latency of each deployed file on
 # ONNX Runtime (CPU), LiteRT (the quantize stage's .tflite), OpenVINO (CPU, the ONNX files) and
-# TensorRT (GPU; its availability is checked at the start of a run), and the TensorRT engines
-# those runs load. bf16 is no file: its rows run the fp32 file where the runtime offers bf16
-# and are recorded as not offered elsewhere, so no engine is built for it.
+# TensorRT (GPU), and the TensorRT engines those runs load. bf16 is no file: its rows run the
+# fp32 file where the runtime offers bf16 and are recorded as not offered elsewhere, so no engine
+# is built for it. A local run needing TensorRT checks for it before its first job; with a
+# cluster executor each TensorRT job checks its own node (amrcomp.gpu).
+
+
+onstart:
+    gpu.gate_local_run(
+        workflow.local_exec, [(j.rule.name, j.wildcards) for j in workflow.dag.needrun_jobs()]
+    )
 
 
 rule trt_build:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from amrcomp import frames as frames_io, variants  # noqa: E402
+from amrcomp import frames as frames_io, gpu, variants, walltime  # noqa: E402
 from amrcomp.models import module_path  # noqa: E402
 from amrcomp.settings import *  # noqa: E402,F403 - the rules' params
 

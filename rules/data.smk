@@ -21,6 +21,11 @@ rule data:
         "../workflow/scripts/data.py"
 
 
+# Light jobs: with a cluster executor they run on the submit host, not as cluster jobs.
+localrules:
+    data_preview,
+
+
 rule data_preview:
     input:
         test=split_files("test"),

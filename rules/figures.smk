@@ -2,6 +2,16 @@
 # the rule's drawer up by rule name. The rules differ only in inputs and outputs.
 
 
+# Light jobs: with a cluster executor they run on the submit host, not as cluster jobs.
+localrules:
+    figure_accuracy_snr,
+    figure_confusion,
+    figure_training,
+    figure_tradeoff_size,
+    figure_tradeoff_energy,
+    figure_tradeoff_throughput,
+
+
 rule figure_accuracy_snr:
     input:
         evals=of_model(KERAS_EVAL),

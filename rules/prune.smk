@@ -22,7 +22,7 @@ rule prune:
     threads: 2
     resources:
         mem_mb=8000,
-        runtime=120,
+        runtime=walltime.finetune_runtime(config),  # minutes, from measured throughput
     params:
         settings=lambda wc: prune_settings(config, wc.model, wc.variant),
         data_dir=data_dir_of_inputs,

@@ -2,6 +2,11 @@
 # from the written tables only (workflow/scripts/report.py).
 
 
+# Light jobs: with a cluster executor they run on the submit host, not as cluster jobs.
+localrules:
+    summary,
+
+
 rule summary:
     input:
         tables=[f"results/{name}.parquet" for name in TABLE_NAMES],

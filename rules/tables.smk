@@ -2,6 +2,16 @@
 # rule's builder up by rule name. The rules differ only in inputs, outputs and (table5) params.
 
 
+# Light jobs: with a cluster executor they run on the submit host, not as cluster jobs.
+localrules:
+    table1,
+    table2,
+    table3,
+    table4,
+    table5,
+    table_energy,
+
+
 rule table1:
     input:
         evals=BASELINE_EVALS,

@@ -15,7 +15,7 @@ rule train:
     threads: 2
     resources:
         mem_mb=8000,
-        runtime=600,
+        runtime=walltime.train_runtime(config),  # minutes, from measured throughput
         gpu=0,
     params:
         settings=lambda wildcards: model_settings(config, wildcards.model),

@@ -139,6 +139,10 @@ def check_schema(record: dict) -> None:
     assert {"onnxruntime", "ai-edge-litert", "openvino", "tensorflow", "tensorrt"} <= set(
         m["libraries"]
     )
+    # where the backend computed: the CPU, or TensorRT's GPU (amrcomp.machine.devices)
+    found = record["devices"]
+    assert found["cpu"] == m["cpu"] and found["tensorflow_gpus"] is None
+    assert found["used"].startswith("GPU: " if record["backend"] == "tensorrt" else "CPU: ")
     for key in ("warmup", "repeats", "min_seconds"):
         assert key in record["timing"]
     if record["status"] == "ok":

@@ -247,27 +247,6 @@ def test_bad_config_stops_the_dry_run_naming_the_key(tmp_path, override, key, de
     assert not (work / "results").exists()
 
 
-def test_tensorrt_without_gpu_stops_the_dry_run(tmp_path):
-    from amrcomp.gpu import GpuUnavailable, require_tensorrt
-
-    try:
-        require_tensorrt()
-    except GpuUnavailable:
-        pass
-    else:
-        pytest.skip("this machine has a GPU and TensorRT, so the gate rightly passes")
-    override = write_yaml(
-        tmp_path / "trt.yaml", {"deploy": {"backends": ["onnxruntime", "tensorrt"]}}
-    )
-    proc = snakemake(tmp_path / "work", "-n", configfiles=(TINY, override), check=False)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert "GpuUnavailable" in output and "deploy.backends requests tensorrt" in output, output[
-        -3000:
-    ]
-    assert "Job stats" not in output, "jobs were planned before the gate"
-
-
 # --- bad data ------------------------------------------------------------------------------------
 
 RML_SNRS = (-10, 0, 10)

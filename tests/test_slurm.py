@@ -24,7 +24,8 @@ import yaml
 from conftest import ROOT, TIMING, TINY, snakemake, strip_timing  # noqa: E402
 
 PROFILES = ROOT / "profiles"
-# Columns and keys that measure time (they differ between any two runs).
+GPU_RULES = {"train", "prune", "control"}  # profiles/slurm-gpu gives each one GPU
+LOCAL_RULES = {"table5"}  # of the rules the Table V run below needs: they run on the submit host
 
 
 def slurm_unreachable() -> str | None:
@@ -93,8 +94,8 @@ def test_profile_resources_reach_every_job(tmp_path, profile):
         if rule in settings["set-threads"]:
             assert threads == settings["set-threads"][rule], (rule, threads)
         gpu = int(resources.get("gpu", 0))
-        if rule == "train":
-            assert gpu == (1 if profile == "slurm-gpu" else 0)
+        if rule in GPU_RULES:
+            assert gpu == (1 if profile == "slurm-gpu" else 0), (rule, resources)
         elif rule == "benchmark":
             assert gpu == 0  # CPU backends only in the tiny config
         else:
@@ -122,13 +123,34 @@ def test_gpu_profile_is_the_cpu_profile_plus_gpus():
     for key in set(cpu) | set(gpu):
         if key not in ("set-resources", "set-threads", "slurm-jobname-prefix"):
             assert cpu.get(key) == gpu.get(key), f"profiles differ in {key}"
-    assert (
-        gpu["set-resources"]["train"]["gpu"] == 1 and gpu["set-resources"]["trt_build"]["gpu"] == 1
-    )
-    assert cpu["set-resources"]["train"]["gpu"] == 0 and "trt_build" not in cpu["set-resources"]
-    for rule in set(cpu["set-resources"]) - {"train"}:
-        assert cpu["set-resources"][rule] == gpu["set-resources"][rule], rule
+    assert "trt_build" not in cpu["set-resources"] and gpu["set-resources"]["trt_build"]["gpu"] == 1
+    for rule in set(cpu["set-resources"]):
+        without_gpu = {k: v for k, v in gpu["set-resources"][rule].items() if k != "gpu"}
+        assert {k: v for k, v in cpu["set-resources"][rule].items() if k != "gpu"} == without_gpu
+        assert gpu["set-resources"][rule].get("gpu", 0) == int(rule in GPU_RULES), rule
+        assert cpu["set-resources"][rule].get("gpu", 0) == 0, rule
     assert {k: v for k, v in gpu["set-threads"].items() if k != "trt_build"} == cpu["set-threads"]
+
+
+def test_training_runtimes_come_from_the_rules(tmp_path):
+    """Wall time scales with the work a config asks for (amrcomp.walltime), so the profiles set
+    none for training and fine-tunes: a paper-scale job asks for more than a tiny one."""
+    for profile in ("slurm", "slurm-gpu"):
+        settings = yaml.safe_load((PROFILES / profile / "config.yaml").read_text())
+        for rule in GPU_RULES:
+            assert "runtime" not in settings["set-resources"][rule], (profile, rule)
+    runtimes = {}
+    for name, files in {"tiny": (TINY,), "paper": (ROOT / "config/paper.yaml",)}.items():
+        output = snakemake(tmp_path / name, "-n", "--profile", str(PROFILES / "slurm-gpu"),
+                           configfiles=files).stdout  # fmt: skip
+        runtimes[name] = {
+            rule: int(resources["runtime"])
+            for rule, resources, _ in planned_resources(output)
+            if rule in GPU_RULES
+        }
+    assert set(runtimes["paper"]) == GPU_RULES
+    for rule in GPU_RULES:
+        assert runtimes["paper"][rule] > runtimes["tiny"][rule], (rule, runtimes)
 
 
 # --- a real cluster run --------------------------------------------------------------------------
@@ -170,9 +192,10 @@ def fit_to_node(profile: dict) -> list[str]:
 
 
 def scontrol_jobs() -> dict[str, dict[str, str]]:
-    """Every job slurmctld still knows (finished ones for MinJobAge), by job id."""
+    """Every job slurmctld still knows (finished ones for MinJobAge), by job id, with the GPUs
+    each asked for (TresPerJob) and was given (JOB_GRES, from `-d`)."""
     out = subprocess.run(
-        ["scontrol", "show", "job", "-o"], capture_output=True, text=True, check=True
+        ["scontrol", "-d", "show", "job", "-o"], capture_output=True, text=True, check=True
     ).stdout
     jobs = {}
     for line in out.splitlines():
@@ -187,51 +210,40 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparable_record(path: Path) -> dict:
-    """An evaluation record without timings; a Keras one also without the zip size of its .keras
-    file, which embeds its save time (so it compresses a few bytes differently each run)."""
+    """An evaluation record without timings and devices; a Keras one also without the zip size
+    of its .keras file, which embeds its save time (so it compresses a few bytes differently)."""
     record = strip_timing(json.loads(path.read_text()))
+    record.pop("devices", None)  # a SLURM job sees its GPU allocation, a local run none
     if record.get("backend") == "keras":
         record.pop("size_zip_bytes", None)
     return record
 
 
-@pytest.mark.slurm
-@pytest.mark.e2e
-def test_table5_on_slurm_matches_local_run(slurm, tiny_run, tmp_path, record_property):
-    # Table V's part of the DAG (data, training, a control and a pruned variant, export,
-    # benchmarks incl. not-offered bf16 rows; ~60 jobs) covers every kind of rule that matters on
-    # a cluster at a fifth of the whole tiny DAG's queueing time.
-    workdir = tmp_path / "slurm"
-    profile = yaml.safe_load((PROFILES / "slurm/config.yaml").read_text())
-    overlay = tmp_path / "slurm-table5.yaml"
-    subset = {"variants": ["control-filters", "filters-50"], "dtypes": ["fp32", "int8", "bf16"]}
-    overlay.write_text(
-        yaml.safe_dump(
-            {
-                "tables": {"table5_variants": subset["variants"]},
-                "deploy": {"dtypes": subset["dtypes"]},
-            }
-        )
-    )
-    started = time.monotonic()
+def cluster_run(
+    workdir: Path, overlay: Path, *args: str
+) -> tuple[subprocess.CompletedProcess, str]:
+    """The tiny config's Table V (+ `overlay`) through profiles/slurm-gpu; (process, output)."""
+    profile = yaml.safe_load((PROFILES / "slurm-gpu/config.yaml").read_text())
     proc = snakemake(
         workdir,
         "results/table5.csv",
-        "--profile", str(PROFILES / "slurm"),
+        "--profile", str(PROFILES / "slurm-gpu"),
         # poll squeue every 2 s: the jobs take seconds each
         "--slurm-init-seconds-before-status-checks", "2",
         "--seconds-between-status-checks", "2",
         "--slurm-keep-successful-logs",
         *fit_to_node(profile),
+        *args,
         configfiles=(TINY, overlay),
         timeout=5400,
+        check=False,
     )  # fmt: skip
-    elapsed = time.monotonic() - started
-    record_property("slurm_run_seconds", round(elapsed))
-    print(f"tiny table5 DAG on SLURM: {elapsed:.0f} s")
-    output = proc.stdout + proc.stderr
+    return proc, proc.stdout + proc.stderr
 
-    # Every job Snakemake finished was a SLURM job.
+
+def job_ledger(output: str) -> tuple[dict[str, str], dict[str, tuple[str, Path]], set[str]]:
+    """From a run's log: finished jobs {jobid: rule}, SLURM submissions {jobid: (slurm id, log)}
+    and the rules of jobs that failed."""
     finished = dict(re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", output))
     submitted = {
         jobid: (slurm_id, Path(log))
@@ -239,33 +251,75 @@ def test_table5_on_slurm_matches_local_run(slurm, tiny_run, tmp_path, record_pro
             r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.", output
         )
     }
+    failed = set(re.findall(r"Error in rule (\w+):", output))
+    return finished, submitted, failed
+
+
+SUBSET = {"variants": ["control-filters", "filters-50"], "dtypes": ["fp32", "int8", "bf16"]}
+
+
+@pytest.fixture(scope="module")
+def gpu_run(slurm, tmp_path_factory) -> dict:
+    """Table V's part of the tiny DAG (data, training, a control and a pruned variant, export,
+    benchmarks incl. not-offered bf16 rows; ~60 jobs) through profiles/slurm-gpu: every kind of
+    rule that matters on a cluster, at a fifth of the whole tiny DAG's queueing time."""
+    base = tmp_path_factory.mktemp("slurm")
+    overlay = base / "slurm-table5.yaml"
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "tables": {"table5_variants": SUBSET["variants"]},
+                "deploy": {"dtypes": SUBSET["dtypes"]},
+            }
+        )
+    )
+    started = time.monotonic()
+    proc, output = cluster_run(base / "work", overlay)
+    elapsed = time.monotonic() - started
+    print(f"tiny table5 DAG on SLURM (profiles/slurm-gpu): {elapsed:.0f} s")
+    assert proc.returncode == 0, output[-5000:]
+    return {"workdir": base / "work", "overlay": overlay, "output": output, "seconds": elapsed}
+
+
+@pytest.mark.slurm
+@pytest.mark.e2e
+def test_gpu_jobs_got_a_gpu_and_light_jobs_ran_on_the_submit_host(gpu_run, record_property):
+    record_property("slurm_run_seconds", round(gpu_run["seconds"]))
+    output = gpu_run["output"]
+    finished, submitted, _ = job_ledger(output)
     run_id = re.search(r"SLURM run ID: (\S+)", output)[1]
-    jobs = dict(finished)
     total = int(re.search(r"^total\s+(\d+)$", output, re.M)[1])
     assert len(finished) == total, f"{len(finished)} of {total} jobs finished"
-    assert set(jobs) == set(submitted), (
-        f"jobs run without SLURM: {sorted(set(jobs) - set(submitted))}"
-    )
+    local = {finished[jobid] for jobid in set(finished) - set(submitted)}
+    assert local == LOCAL_RULES, f"jobs run without SLURM: {local}"
+    assert not LOCAL_RULES & {finished[jobid] for jobid in submitted}, "a light job was submitted"
     assert len({slurm_id for slurm_id, _ in submitted.values()}) == len(submitted)
 
     known = scontrol_jobs()
-    for jobid, rule in jobs.items():
-        slurm_id, log = submitted[jobid]
+    assert set(finished.values()) >= GPU_RULES | {"benchmark", "export_onnx"}
+    for jobid, (slurm_id, log) in submitted.items():
+        rule = finished[jobid]
         assert log.is_file(), f"no SLURM log for job {jobid} ({rule})"
-        assert re.search(rf"^rule {rule}:$", log.read_text(), re.M), (
-            f"{log} does not run rule {rule}"
-        )
+        assert re.search(rf"^rule {rule}:$", log.read_text(), re.M), f"{log} does not run {rule}"
         record = known.get(slurm_id)
-        if record is None:  # slurmctld forgot it (MinJobAge passed): the log above must do
-            continue
+        assert record is not None, f"slurmctld forgot job {slurm_id} (MinJobAge too short?)"
         assert record["JobName"] == run_id and record["Comment"].startswith(f"rule_{rule}"), record
         assert record["JobState"] == "COMPLETED" and record["ExitCode"] == "0:0", record
         assert record["StdOut"] == str(log)
+        if rule in GPU_RULES:  # asked for a GPU, and SLURM allocated its (only) one
+            assert record.get("TresPerJob") == "gres:gpu:1", (rule, record)
+            assert record.get("JOB_GRES") == "gpu:fake:1", (rule, record)
+        else:
+            assert "gpu" not in record.get("TresPerJob", ""), (rule, record)
 
-    # Same results as the local run, timings aside.
+
+@pytest.mark.slurm
+@pytest.mark.e2e
+def test_table5_on_slurm_matches_local_run(gpu_run, tiny_run):
+    workdir = gpu_run["workdir"]
     assert sorted(p.name for p in (workdir / "results").glob("table*.csv")) == ["table5.csv"]
     local, cluster = (pd.read_csv(run / "results/table5.csv") for run in (tiny_run, workdir))
-    local = local[local["variant"].isin(subset["variants"]) & local["dtype"].isin(subset["dtypes"])]
+    local = local[local["variant"].isin(SUBSET["variants"]) & local["dtype"].isin(SUBSET["dtypes"])]
     # check_dtype off: the local table's other rows (paper references) made some columns float
     pd.testing.assert_frame_equal(
         comparable(cluster),
@@ -277,3 +331,36 @@ def test_table5_on_slurm_matches_local_run(slurm, tiny_run, tmp_path, record_pro
     assert evals, "the cluster run has no evaluations"
     for rel in evals:
         assert comparable_record(workdir / rel) == comparable_record(tiny_run / rel), rel
+
+
+@pytest.mark.slurm
+@pytest.mark.e2e
+def test_tensorrt_without_gpu_fails_only_its_jobs(gpu_run, tmp_path):
+    """TensorRT listed, no GPU anywhere: the submit host starts anyway, every engine build fails
+    with the gate's message on its node, and every chain that needs no engine completes. (Listing
+    tensorrt switches the int8 ONNX scheme, so the int8 exports and their benchmarks re-run.)"""
+    workdir = tmp_path / "work"
+    shutil.copytree(gpu_run["workdir"], workdir, symlinks=True)
+    overlay = tmp_path / "trt.yaml"
+    settings = yaml.safe_load(gpu_run["overlay"].read_text())
+    settings["deploy"]["backends"] = ["onnxruntime", "litert", "openvino", "tensorrt"]
+    overlay.write_text(yaml.safe_dump(settings))
+    started = time.time()  # copytree kept the first run's modification times
+    proc, output = cluster_run(workdir, overlay, "--keep-going", "--retries", "0")
+    assert proc.returncode != 0, output[-3000:]
+    finished, submitted, failed = job_ledger(output)
+    assert failed == {"trt_build"}, (failed, output[-5000:])
+    ran = set(finished.values())
+    assert {"convert_onnx", "benchmark"} <= ran, ran  # the int8 chain re-ran without TensorRT
+    assert not {"table5", "trt_build"} & ran
+    logs = sorted((workdir / "results/logs/trt").rglob("*.log"))
+    assert logs, "no TensorRT job ran"
+    for log in logs:
+        assert "deploy.backends requests tensorrt, but this machine" in log.read_text(), log
+    assert not (workdir / "results/bench/tensorrt").exists()
+    for check in (workdir / "results/onnx").rglob("*-int8.check.json"):
+        assert json.loads(check.read_text())["quantization"]["scheme"] == "tensorrt", check
+    for backend in ("onnxruntime", "openvino", "litert"):  # LiteRT runs no ONNX: left alone
+        records = list((workdir / "results/bench" / backend).rglob("*-int8.json"))
+        rerun = {p.stat().st_mtime > started for p in records}
+        assert records and rerun == {backend != "litert"}, backend

@@ -16,7 +16,7 @@ from amrcomp import tfsetup
 
 tfsetup.configure(2, 0)
 
-from amrcomp import paper, records  # noqa: E402
+from amrcomp import machine, paper, records  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.models.cost import layer_costs, totals  # noqa: E402
 from amrcomp.tablefile import read_table, write_table  # noqa: E402
@@ -491,6 +491,64 @@ def test_table5_batch_size_not_measured_names_file(tmp_path, costs):
         deployment.table5(bench, evals, [], MODELS, 32, CONTROLS)
 
 
+def test_tables_name_the_devices_each_result_computed_on(tmp_path, costs):
+    """Table II shows where training computed (train.json's devices.used), Table V where each
+    benchmark did; the paper's reference rows have only paper_device. Records from before
+    devices were recorded leave Table II's cell empty and Table V on the machine's names."""
+    from amrcomp.machine import devices
+
+    host = {"environ": {}, "nvidia": ["Tesla T4, 550"], "cpu": "Test CPU 9000"}
+    unused = devices([], **host)  # a GPU node whose TensorFlow has no CUDA
+    train = {
+        "optimizer": "Adam",
+        "learning_rate": 1e-3,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "loss": "categorical_crossentropy",
+        **dict.fromkeys(("batch_size", "epochs_max", "epochs_run", "best_epoch"), 2),
+        "precision": {"setting": "auto", "used": "fp32", "reason": "no bf16"},
+    }
+    t2 = build.table2(
+        [
+            write(tmp_path, "t1.json", {**train, "model": "model1", "devices": unused}),
+            write(tmp_path, "t2.json", {**train, "model": "model2"}),
+        ],
+        MODELS,
+    ).set_index("model")
+    assert t2.loc["model1", "train_devices"] == "CPU: Test CPU 9000 (allocated GPU unused)"
+    assert pd.isna(t2.loc["model2", "train_devices"])
+
+    rows = costs["oshea_cnn2"]
+    evals = [write(tmp_path, "e.json", eval_record("model1", "magnitude-50", rows, 45.0))]
+    prunes = [
+        write(tmp_path, "p.json", prune_record("model1", "magnitude-50", rows, rows)),
+    ]
+    labels = ("model1", "magnitude-50", "fp32")
+    bench = [
+        write(
+            tmp_path,
+            "ort.json",
+            {**bench_record(*labels, "onnxruntime"), "devices": devices(**host)},
+        ),
+        write(
+            tmp_path,
+            "trt.json",
+            {
+                **bench_record(*labels, "tensorrt"),
+                "devices": devices(gpu_runtime="TensorRT", **host),
+            },
+        ),
+        write(tmp_path, "old.json", bench_record(*labels, "litert")),
+    ]
+    t5 = deployment.table5(bench, evals, prunes, MODELS, 32, CONTROLS).set_index("backend")
+    assert t5.loc["onnxruntime", "device"] == "CPU: Test CPU 9000"
+    assert t5.loc["tensorrt", "device"] == "GPU: Tesla T4 (TensorRT); CPU: Test CPU 9000"
+    assert t5.loc["litert", "device"] == "Test CPU 9000"
+    reference = t5[t5["status"] == "reference"]
+    assert len(reference) and reference["device"].isna().all()
+    assert (reference["paper_device"] == paper.TABLE5_DEVICE).all()
+
+
 def test_reader_names_file_and_missing_key(tmp_path, costs):
     record = eval_record("model1", "baseline", costs["oshea_cnn2"], 50.0)
     del record["layers"]
@@ -816,6 +874,19 @@ def test_tables_cover_the_configured_grid(tiny_run):
         assert group["fastest_backend"].nunique() == 1
         assert group["fastest_backend"].iloc[0] in set(group["backend"])
     assert ok["precision_evidence"].str.len().gt(0).all()
+    # Every training, fine-tune, evaluation and benchmark names the devices it computed on.
+    cpu = f"CPU: {machine.cpu_model()}"
+    assert read["table2"]["train_devices"].str.contains(cpu, regex=False).all()
+    assert (ok.loc[ok["backend"] != "tensorrt", "device"] == cpu).all()
+    for rel in (
+        "models/model1/train.json",
+        "models/model1/pruned-magnitude-50.json",
+        "eval/model1/baseline-fp32.json",
+        "eval/tflite/model1/baseline-fp32.json",
+    ):
+        found = json.loads((tiny_run / "results" / rel).read_text())["devices"]
+        assert cpu in found["used"] and found["cpu"] == machine.cpu_model(), rel
+        assert (found["tensorflow_gpus"] is None) == rel.startswith("eval/tflite"), rel
 
 
 @pytest.mark.e2e

@@ -155,29 +155,37 @@ def test_imports_are_lazy():
 # ---------------------------------------------------------------- gate
 
 
-def tensorrt_config() -> dict:
-    config = load_config(TINY, check=False)
-    config["deploy"]["backends"] = ["onnxruntime", "tensorrt"]
-    return config
+TRT_JOBS = [("trt_build", {"model": "model1"}), ("benchmark", {"backend": "tensorrt"})]
+CPU_JOBS = [("train", {"model": "model1"}), ("benchmark", {"backend": "onnxruntime"})]
 
 
-def test_gate_names_missing_gpu(monkeypatch):
+def test_only_engine_jobs_need_tensorrt():
+    assert [gpu.needs_tensorrt(rule, w) for rule, w in TRT_JOBS + CPU_JOBS] == [1, 1, 0, 0]
+
+
+def test_local_gate_names_missing_gpu_and_host(monkeypatch):
     monkeypatch.setattr(gpu, "nvidia_gpus", lambda: [])
     with pytest.raises(
         gpu.GpuUnavailable,
-        match=r"deploy.backends requests tensorrt, but this machine lacks an NVIDIA GPU with its "
-        r"driver \(nvidia-smi found no GPU\)",
+        match=r"deploy.backends requests tensorrt, but this machine \(\S+\) lacks an NVIDIA GPU "
+        r"with its driver \(nvidia-smi found no GPU\)",
     ):
-        check_config(tensorrt_config())
+        gpu.gate_local_run(True, CPU_JOBS + TRT_JOBS[:1])
+
+
+def test_gate_passes_cluster_runs_and_runs_without_engines(monkeypatch):
+    monkeypatch.setattr(gpu, "nvidia_gpus", lambda: [])
+    gpu.gate_local_run(False, TRT_JOBS)  # each TensorRT job checks its own node
+    gpu.gate_local_run(True, CPU_JOBS)  # e.g. results/table3.csv with tensorrt configured
 
 
 def test_gate_on_this_machine():
     ready, why = gpu_ready()
     if ready:
-        check_config(tensorrt_config())  # passes where a GPU and tensorrt exist
+        gpu.gate_local_run(True, TRT_JOBS)  # passes where a GPU and tensorrt exist
         return
     with pytest.raises(gpu.GpuUnavailable) as err:
-        check_config(tensorrt_config())
+        gpu.gate_local_run(True, TRT_JOBS)
     assert str(err.value) == why and "remove tensorrt from deploy.backends" in why
     try:
         import tensorrt  # noqa: F401
@@ -185,30 +193,30 @@ def test_gate_on_this_machine():
         assert "the tensorrt Python package" in why
 
 
-def test_gate_leaves_cpu_backends_alone(monkeypatch):
+def test_config_check_does_not_gate(monkeypatch):
+    """The submit host of a cluster run needs no GPU: checking the config must not ask for one."""
     monkeypatch.setattr(gpu, "nvidia_gpus", lambda: [])
-    check_config(load_config(TINY, check=False))  # onnxruntime + litert only: no GPU needed
+    config = load_config(TINY)
+    config["deploy"]["backends"] = ["onnxruntime", "tensorrt"]
+    check_config(config)
 
 
-def test_dry_run_fails_at_start_with_gate_message(tmp_path):
+def test_local_run_fails_before_its_first_job(tmp_path):
     ready, _ = gpu_ready()
     if ready:
         pytest.skip("this machine has a GPU and tensorrt: the gate rightly passes")
     override = tmp_path / "trt.yaml"
     override.write_text(yaml.safe_dump({"deploy": {"backends": ["onnxruntime", "tensorrt"]}}))
-    proc = snakemake(tmp_path / "run", "-n", configfiles=(TINY, override), check=False, timeout=300)
+    work = tmp_path / "run"
+    proc = snakemake(work, "results/table5.csv", configfiles=(TINY, override), check=False)
+    output = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "deploy.backends requests tensorrt, but this machine lacks" in proc.stdout + proc.stderr
+    assert "GpuUnavailable" in output and "deploy.backends requests tensorrt" in output, output
+    assert not (work / "results").exists(), "a job ran before the gate"
 
 
-@pytest.mark.gpu
-def test_dry_run_plans_engines_and_benchmarks(tmp_path, monkeypatch):
-    """With the gate passed, the DAG builds each plan from its ONNX and benchmarks it."""
-    ready, _ = gpu_ready()
-    if not ready:
-        pytest.skip(
-            "needs an NVIDIA GPU and tensorrt: the DAG is only planned where the gate passes"
-        )
+def test_dry_run_plans_engines_and_benchmarks(tmp_path):
+    """A dry run plans the engines (no gate: it runs nothing), each built from its ONNX."""
     override = tmp_path / "trt.yaml"
     override.write_text(yaml.safe_dump({"deploy": {"backends": ["tensorrt"]}}))
     proc = snakemake(

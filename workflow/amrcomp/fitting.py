@@ -2,16 +2,28 @@
 
 Adam with Table II settings, best-val_loss weights kept (the paper's checkpoint), learning-rate
 halving on plateaus and early stopping; tf.data with prefetch so the CPU never waits on input.
+
+Every epoch draws its randomness from (seed, epoch) alone: its frame order is a stateless
+permutation of that pair, and the random layers (Dropout) are re-seeded from it when it begins.
+Keras' own streams (a reshuffling `shuffle`, the dropout ops' internal state) continue from the
+previous epoch and start over in a new process, so with them a run resumed from a checkpoint
+(`amrcomp.checkpoint`) could not repeat what the uninterrupted run drew. With the same seed and
+thread counts a resumed run gives bit-identical weights and history (timings aside).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
+import os
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+import weakref
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
+from amrcomp import checkpoint
 from amrcomp.frames import Split
 from amrcomp.tfsetup import keras
 
@@ -99,22 +111,121 @@ def dataset(
     """
     import tensorflow as tf
 
+    arrays = _arrays(frames, scale, soft)
+    ds = tf.data.Dataset.from_tensor_slices(arrays)
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(frames), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return _targets(ds.batch(batch_size), n_classes)
+
+
+def epoch_batches(
+    frames: Split,
+    n_classes: int,
+    batch_size: int,
+    seed: int,
+    epochs: range,
+    scale: float = 1.0,
+    soft: np.ndarray | None = None,
+):
+    """The training batches of `epochs`, back to back, as `dataset` makes them; each epoch's
+    order is a permutation drawn from (seed, epoch) alone, so epoch k is the same whether or not
+    the run restarted before it. One iterator serves every epoch (fit with `steps_per_epoch`)."""
+    import tensorflow as tf
+
+    tensors = tuple(tf.constant(a) for a in _arrays(frames, scale, soft))
+    n = len(frames)
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        starts = tf.data.Dataset.range(0, n, batch_size)
+        return starts.map(lambda start: order[start : start + batch_size])
+
+    batches = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(one_epoch)
+    return _targets(batches.map(lambda i: tuple(tf.gather(t, i) for t in tensors)), n_classes)
+
+
+def _arrays(frames: Split, scale: float, soft: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """(scale * frames (n,2,L,1), labels) and `soft` when given."""
     x = np.asarray(frames.x, dtype=np.float32)[..., None]
     if scale != 1.0:
         x = x * np.float32(scale)
     y = np.asarray(frames.labels, dtype=np.int64)
-    ds = tf.data.Dataset.from_tensor_slices((x, y) if soft is None else (x, y, soft))
-    if shuffle_seed is not None:
-        ds = ds.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
-    if soft is None:
-        ds = ds.batch(batch_size).map(lambda a, b: (a, tf.one_hot(b, n_classes)))
-    else:
-        ds = ds.batch(batch_size).map(
-            lambda a, b, t: (a, tf.concat([tf.one_hot(b, n_classes), t], 1))
-        )
+    return (x, y) if soft is None else (x, y, np.asarray(soft))
+
+
+def _targets(batches, n_classes: int):
+    """Batches of (frames, one-hot labels [+ soft]), prefetched, without autotuning."""
+    import tensorflow as tf
+
+    def targets(x, labels, *soft):
+        one_hot = tf.one_hot(labels, n_classes)
+        return x, tf.concat([one_hot, *soft], 1) if soft else one_hot
+
+    batches = batches.map(targets)
     options = tf.data.Options()
     options.autotune.enabled = False
-    return ds.prefetch(2).with_options(options)
+    return batches.prefetch(2).with_options(options)
+
+
+def epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """A seed for one random stream (a layer) in one epoch, from the run's seed alone."""
+    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1, np.uint64)[0])
+
+
+# One tf.random.Generator per random layer, kept across fits: a train function traced in one
+# fit reads the same generator in the next.
+_GENERATORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class EpochSeeds(keras().callbacks.Callback):
+    """Re-seed the random layers' generators from (seed, epoch, layer) as each epoch begins."""
+
+    def __init__(self, generators: Sequence, seed: int):
+        super().__init__()
+        self.generators, self.seed = list(generators), seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for i, generator in enumerate(self.generators):
+            generator.reset_from_seed(epoch_seed(self.seed, epoch, i))
+
+
+@contextlib.contextmanager
+def seeded_random_layers(model, seed: int) -> Iterator[EpochSeeds]:
+    """Let the model's random layers (Dropout, GaussianNoise) draw from resettable generators
+    while it trains; yield the callback that re-seeds them each epoch.
+
+    Keras' default random ops keep their state inside the traced train function, where it can be
+    neither saved nor reset. The layers get their usual random ops back afterwards, so their
+    configs, and the models saved from them, stay as they were.
+    """
+    import tensorflow as tf
+
+    untracked = tf.__internal__.tracking.no_automatic_dependency_tracking
+
+    @untracked
+    def assign(rng, rng_type: str, generator, built: bool) -> None:
+        rng._rng_type, rng._generator, rng._built = rng_type, generator, built
+
+    rngs = [
+        layer._random_generator
+        for layer in model._flatten_layers(include_self=False)
+        if hasattr(layer, "_random_generator")
+    ]
+    before = [(r._rng_type, getattr(r, "_generator", None), r._built) for r in rngs]
+    fresh = [r for r in rngs if r not in _GENERATORS]
+    for rng in fresh:
+        _GENERATORS[rng] = tf.random.Generator.from_seed(0, alg="philox")
+    if fresh and getattr(model, "train_function", None) is not None:
+        model.make_train_function(force=True)  # traced with the old random ops: trace again
+    try:
+        for rng in rngs:
+            assign(rng, rng.RNG_STATEFUL, _GENERATORS[rng], True)
+        yield EpochSeeds([_GENERATORS[r] for r in rngs], seed)
+    finally:
+        for rng, (rng_type, generator, built) in zip(rngs, before):
+            assign(rng, rng_type, generator, built)
 
 
 class EpochLog(keras().callbacks.Callback):
@@ -192,6 +303,7 @@ def fit(
     recompile: bool = True,
     fold: bool = True,
     distillation: Distillation | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Train in place, restore the best-val_loss weights; return history rows and what
     was actually used.
@@ -199,6 +311,9 @@ def fit(
     With `input_scale` in settings the model trains on scaled frames and (with `fold`) the scale
     is then folded into its first kernel, so the returned model still takes raw frames. With a
     `distillation` it trains on that loss, against its teacher's probabilities of these frames.
+    With a `checkpoint_dir` the state is saved there after every epoch and a run of the same
+    settings, model and data resumes from it (`amrcomp.checkpoint`); the caller deletes it once
+    its outputs are written. Then `used["seconds"]` also counts the runs before the resume.
     """
     scale = input_scale_for(train, settings["input_scale"])
     if recompile:
@@ -206,6 +321,7 @@ def fit(
     soft = (distillation.train, distillation.val) if distillation else (None, None)
     epochs = int(settings["epochs"])
     seed = int(settings["seed"])
+    batch_size = int(settings["batch_size"])
     epoch_log, keep_best = EpochLog(log, epochs, tag), KeepBest()
     callbacks = [*extra_callbacks, epoch_log, keep_best]
     plateau = settings["reduce_lr"]
@@ -230,18 +346,31 @@ def fit(
         tag,
         len(train),
         len(val),
-        settings["batch_size"],
+        batch_size,
         epochs,
         scale,
     )
     started = time.perf_counter()
-    model.fit(
-        dataset(train, n_classes, settings["batch_size"], seed, scale, soft[0]),
-        validation_data=dataset(val, n_classes, settings["batch_size"], None, scale, soft[1]),
-        epochs=epochs,
-        callbacks=callbacks,
-        verbose=0,
-    )
+    saver, resumed = None, None
+    if checkpoint_dir is not None:
+        key = checkpoint.fingerprint(_identity(model, settings, n_classes, train, val, soft))
+        saver = checkpoint.Checkpointing(checkpoint_dir, key, log, callbacks)
+        callbacks.append(saver)
+        resumed = saver.resume(model, tag)
+    first = resumed.record["epoch"] if resumed else 0
+    if first < epochs and not (resumed and resumed.record["stopped"]):
+        with seeded_random_layers(model, seed) as reseed:
+            model.fit(
+                epoch_batches(
+                    train, n_classes, batch_size, seed, range(first, epochs), scale, soft[0]
+                ),
+                steps_per_epoch=math.ceil(len(train) / batch_size),
+                initial_epoch=first,
+                validation_data=dataset(val, n_classes, batch_size, None, scale, soft[1]),
+                epochs=epochs,
+                callbacks=[reseed, *callbacks],
+                verbose=0,
+            )
     if keep_best.weights is not None:
         model.set_weights(keep_best.weights)
     folded_into = fold_input_scale(model, scale) if fold and scale != 1.0 else None
@@ -261,7 +390,10 @@ def fit(
         "input_scale": scale,
         "input_scale_folded_into": folded_into,
         "train_frames": len(train),
-        "seconds": round(time.perf_counter() - started, 3),
+        "resumed_from_epoch": first if resumed else None,
+        "seconds": round(
+            (saver.seconds_before if saver else 0.0) + time.perf_counter() - started, 3
+        ),
         "samples_per_second": round(
             len(train) * len(epoch_log.rows) / max(sum(r["seconds"] for r in epoch_log.rows), 1e-9),
             1,
@@ -275,3 +407,24 @@ def fit(
         used["best_epoch"],
     )
     return {"history": epoch_log.rows, "used": used}
+
+
+def _identity(model, settings, n_classes, train, val, soft) -> dict[str, Any]:
+    """Everything a fit's result depends on, for its checkpoint's fingerprint: the model's config
+    (architecture, parameters, each layer's precision) and initial weights, the settings, the
+    frames and targets, and the thread counts (they split TensorFlow's sums)."""
+    import tensorflow as tf
+
+    return {
+        "model": model.to_json(),
+        "initial_weights": model.get_weights(),
+        "optimizer": model.optimizer.get_config(),
+        "settings": settings,
+        "n_classes": n_classes,
+        "frames": [np.asarray(a) for s in (train, val) for a in (s.x, s.labels)],
+        "soft": [np.asarray(t) for t in soft if t is not None],
+        "threads": [
+            tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads(),
+        ],
+    }

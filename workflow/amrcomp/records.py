@@ -227,6 +227,20 @@ def bench(path: str | Path) -> dict[str, Any]:
     return record
 
 
+def devices_used(record: dict[str, Any], path: str | Path) -> str | None:
+    """Where a training, evaluation or benchmark computed (its `devices` record's `used` text,
+    `amrcomp.machine.devices`); None for a record written before devices were recorded, which
+    is no reason to retrain."""
+    if "devices" not in record:
+        return None
+    found = record["devices"]
+    if not isinstance(found, dict) or not isinstance(found.get("used"), str):
+        raise _fail(
+            path, f"devices must hold a 'used' text (amrcomp.machine.devices), got {found!r}"
+        )
+    return found["used"]
+
+
 def correct_frames(record: dict[str, Any], path: str | Path) -> np.ndarray:
     """Per-frame correctness (predicted == label) of an evaluation or benchmark record."""
     require(record, PER_FRAME_KEYS, path, "evaluation (per-frame labels and predictions)")

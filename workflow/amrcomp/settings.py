@@ -1,7 +1,7 @@
 """Config checks the JSON schema cannot express, and loading outside Snakemake (tests, scripts).
 
 Snakemake validates `config` against config/schema.yaml; `check_config` then checks what
-depends on the code (known architectures, variant names, TensorRT availability) so a bad
+depends on the code (known architectures, variant names, throughputs) so a bad
 config fails at the start of a run with a message naming the key, not hours into it.
 """
 
@@ -245,15 +245,18 @@ def check_config(config: dict[str, Any]) -> None:
     if config["dataset"]["source"] == "synthetic" and not config["dataset"]["frames_per_block"]:
         raise ConfigError("dataset.frames_per_block: required for the synthetic source")
     table5_batch_size(config)
-    if "tensorrt" in config["deploy"]["backends"]:
-        from amrcomp.gpu import require_tensorrt
-
-        require_tensorrt()
+    measured = config["cluster"]["samples_per_second"]
+    for name, entry in config["models"].items():
+        if entry["arch"] not in measured:
+            raise ConfigError(
+                f"cluster.samples_per_second.{entry['arch']}: no throughput for models.{name}'s "
+                "architecture; add its measured training frames/s (train.json's samples_per_second)"
+            )
 
 
 def load_config(*paths: str | Path, check: bool = True) -> dict[str, Any]:
     """Default config deep-merged with each file in `paths`, validated and filled with the schema's
-    defaults as Snakemake does; `check=False` skips `check_config` (e.g. the TensorRT gate)."""
+    defaults as Snakemake does; `check=False` skips `check_config`."""
     from snakemake.utils import validate
 
     config = yaml.safe_load((CONFIG_DIR / "config.yaml").read_text())

@@ -1,13 +1,16 @@
 """Import TensorFlow the one way this project supports (legacy tf_keras, seeded, bounded threads).
 
 tfmot and qkeras reject Keras 3 models, so TF_USE_LEGACY_KERAS must be set before TensorFlow
-is first imported; every stage that needs TensorFlow calls `configure` first.
+is first imported; every stage that needs TensorFlow calls `configure` first. The jobs that
+train or evaluate then ask `job_devices` where TensorFlow computes, for their records.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+from typing import Any
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -41,3 +44,29 @@ def keras():
     import tf_keras
 
     return tf_keras
+
+
+def tensorflow_gpus() -> list[str]:
+    """Names of the GPUs TensorFlow can use: none on a CPU-only build, whatever the node has."""
+    import tensorflow as tf
+
+    names = []
+    for device in tf.config.list_physical_devices("GPU"):
+        try:
+            details = tf.config.experimental.get_device_details(device)
+        except (RuntimeError, ValueError):
+            details = {}
+        names.append(str(details.get("device_name") or device.name))
+    return names
+
+
+def job_devices(log: logging.Logger) -> dict[str, Any]:
+    """`machine.devices` of this TensorFlow job, logged; a warning when the job was given a GPU
+    TensorFlow cannot use, since it then computes on the CPU without a word of its own."""
+    from amrcomp.machine import devices
+
+    found = devices(tensorflow_gpus())
+    log.info("devices: %s", found["used"])
+    if found["warning"]:
+        log.warning(found["warning"])
+    return found

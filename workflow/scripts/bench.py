@@ -5,6 +5,7 @@ import logging
 
 from amrcomp import dispatch
 from amrcomp.atomic import write_json
+from amrcomp.gpu import require_tensorrt
 from amrcomp.logs import logged
 
 wc, inputs, params = snakemake.wildcards, snakemake.input, snakemake.params
@@ -14,6 +15,7 @@ labels = dict(wc.items())  # model, variant, dtype (and backend for `benchmark`)
 def trt_build(log: logging.Logger) -> None:
     from amrcomp.bench.tensorrt import build_plan
 
+    require_tensorrt()  # on a cluster, the first check of the node this job landed on
     build = build_plan(inputs.onnx, snakemake.output.plan, params.settings, log)
     write_json(snakemake.output.info, {**labels, **build})
 
@@ -21,6 +23,8 @@ def trt_build(log: logging.Logger) -> None:
 def benchmark(log: logging.Logger) -> None:
     from amrcomp.bench import benchmark_file
 
+    if wc.backend == "tensorrt":
+        require_tensorrt()
     record = benchmark_file(
         inputs.deployed,
         params.data_dir,

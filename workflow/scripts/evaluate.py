@@ -1,7 +1,7 @@
 """Rules `evaluate_keras` and `evaluate_tflite`: accuracy overall, per SNR and per class of one
 model file on the whole test split (Keras in TensorFlow, .tflite on LiteRT)."""
 
-from amrcomp import frames, tfsetup
+from amrcomp import frames, machine, tfsetup
 from amrcomp.atomic import write_json
 from amrcomp.logs import logged
 
@@ -16,9 +16,11 @@ with logged(snakemake.log[0], f"{rule} {wc.model}/{wc.variant}-{dtype}") as log:
     path, batch = snakemake.input.model, snakemake.params.batch_size
     if rule == "evaluate_keras":  # LiteRT needs no TensorFlow: only Keras pays its start-up
         tfsetup.configure(snakemake.threads, 0)
+        devices = tfsetup.job_devices(log)
         record = evaluate.keras_record(path, test, classes, batch)
     else:
+        devices = machine.devices()  # LiteRT's CPU kernels
         record = evaluate.tflite_record(path, test, classes, batch, snakemake.threads)
-    record.update(model=wc.model, variant=wc.variant, dtype=dtype)
+    record.update(model=wc.model, variant=wc.variant, dtype=dtype, devices=devices)
     log.info("accuracy %.2f %% on %d test frames", record["accuracy_pct"], record["n_frames"])
     write_json(snakemake.output[0], record)

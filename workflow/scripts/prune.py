@@ -12,6 +12,7 @@ wc, settings, data_dir = snakemake.wildcards, snakemake.params.settings, snakema
 variant = parse_finetuned(wc.variant)
 with logged(snakemake.log[0], f"prune {wc.model}/{variant.name}") as log:
     tfsetup.configure(snakemake.threads, settings["seed"])
+    devices = tfsetup.job_devices(log)
     from amrcomp.fitting import input_scale_for
     from amrcomp.models.io import load_model, save_model
     from amrcomp.prune import finetune_settings, prune_variant
@@ -31,9 +32,8 @@ with logged(snakemake.log[0], f"prune {wc.model}/{variant.name}") as log:
     save_model(model, snakemake.output.model)
     with atomic_path(snakemake.output.history) as tmp:
         pd.DataFrame(report["history"]).to_csv(tmp, index=False)
-    write_json(
-        snakemake.output.summary, {"model": wc.model, "threads": snakemake.threads, **report}
-    )
+    summary = {"model": wc.model, "threads": snakemake.threads, "devices": devices}
+    write_json(snakemake.output.summary, {**summary, **report})
     after, before = report["totals_after"], report["totals_before"]
     log.info(
         "params %d -> %d (nonzero %d)", before["params"], after["params"], after["nonzero_params"]

@@ -23,7 +23,7 @@ from amrcomp.atomic import read_json
 from amrcomp.bench.offers import NOT_OFFERED, bf16_offer
 from amrcomp.bench.timing import TimedCall, measure
 from amrcomp.frames import Split, load_split, read_manifest
-from amrcomp.machine import machine_info
+from amrcomp.machine import devices, machine_info
 from amrcomp.runtimes import BackendUnsupported
 from amrcomp.scoring import evaluate
 from amrcomp.sizes import file_sizes
@@ -36,7 +36,7 @@ SETTINGS_KEYS = ("batch_sizes", "warmup", "repeats", "min_seconds", "threads", "
 RECORD_KEYS = (
     *records.BENCH_KEYS,  # what the tables read, and what the benchmark adds:
     *("accuracy", "accuracy_pct", "throughput_fps", "latency_ms", "timing", "threads"),
-    *("batch_sizes", "backend_info", "deployed_file"),
+    *("batch_sizes", "backend_info", "deployed_file", "devices"),
     *("executed_precision", "precision_evidence", "compute_ops"),
 )
 # Test frames a runner may measure its precision on (LiteRT: beside fp32- and fp16-computed
@@ -44,6 +44,9 @@ RECORD_KEYS = (
 # 16 frames separate fp32 from fp16 compute by orders of magnitude (max differences ~1e-7 vs
 # ~1e-4 on the tiny run).
 PRECISION_FRAMES = 16
+# Backends that compute on a GPU (CUDA device `device`), by the name the records give them;
+# the others run on the CPU (OpenVINO: its CPU plugin).
+GPU_RUNTIMES = {"tensorrt": "TensorRT"}
 
 
 class Runner(Protocol):
@@ -107,10 +110,12 @@ def run_benchmark(
     labels: dict[str, str],
     log: logging.Logger | None = None,
     extra_info: dict[str, Any] | None = None,
+    device: int = 0,
 ) -> dict[str, Any]:
-    """Evaluate and time one deployed model; `labels` are model/variant/dtype/backend."""
+    """Evaluate and time one deployed model; `labels` are model/variant/dtype/backend, `device`
+    the CUDA device of a GPU backend."""
     settings = check_settings(settings)
-    record = base_record(deployed, settings, labels)
+    record = base_record(deployed, settings, labels, device)
     runner = None
     try:
         runner = open_fn()
@@ -152,17 +157,25 @@ def run_benchmark(
 
 
 def base_record(
-    deployed: str | Path, settings: dict[str, Any], labels: dict[str, str]
+    deployed: str | Path, settings: dict[str, Any], labels: dict[str, str], device: int = 0
 ) -> dict[str, Any]:
-    """What every record says whatever its status: labels, settings, machine, file sizes."""
+    """What every record says whatever its status: labels, settings, machine, the devices the
+    backend computes on (`amrcomp.machine.devices`), file sizes."""
     return {
         **labels,
         "threads": int(settings["threads"]),
         "batch_sizes": settings["batch_sizes"],
         "deployed_file": str(deployed),
         "machine": machine_info(),
+        "devices": backend_devices(labels["backend"], device),
         **file_sizes(deployed),
     }
+
+
+def backend_devices(backend: str, device: int = 0) -> dict[str, Any]:
+    """Where a backend computes on this host: CUDA device `device` for a GPU backend, else the
+    CPU."""
+    return devices(gpu_runtime=GPU_RUNTIMES.get(backend), gpu_index=device)
 
 
 def no_figures(settings: dict[str, Any]) -> dict[str, Any]:
@@ -182,13 +195,18 @@ def no_figures(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def not_offered_record(
-    deployed: str | Path, settings: dict[str, Any], labels: dict[str, str], reason: str
+    deployed: str | Path,
+    settings: dict[str, Any],
+    labels: dict[str, str],
+    reason: str,
+    device: int = 0,
 ) -> dict[str, Any]:
-    """A record for a precision the runtime or CPU does not offer: nothing was run."""
+    """A record for a precision the runtime or CPU does not offer: nothing was run (`devices`
+    says where it would have)."""
     settings = check_settings(settings)
     return {
         "backend_info": {},
-        **base_record(deployed, settings, labels),
+        **base_record(deployed, settings, labels, device),
         "status": NOT_OFFERED,
         "message": reason,
         "refused": None,
@@ -245,7 +263,7 @@ def benchmark_file(
         if log:
             log.info("bf16 on %s %s: %s", backend, "offered" if offered else "not offered", reason)
         if not offered:
-            return not_offered_record(deployed, settings, labels, reason)
+            return not_offered_record(deployed, settings, labels, reason, device)
     classes = read_manifest(data_dir)["classes"]
     test = load_split(data_dir, "test", mmap=False)
     extra = {"build": read_json(build)} if build else {}
@@ -269,6 +287,7 @@ def benchmark_file(
         labels,
         log,
         extra,
+        device,
     )
     if log:
         message = f": {record['message']}" if record["message"] else ""

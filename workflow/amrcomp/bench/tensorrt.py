@@ -21,7 +21,7 @@ import numpy as np
 from amrcomp import precision
 from amrcomp.atomic import atomic_path
 from amrcomp.bench.timing import TimedCall
-from amrcomp.machine import machine_info
+from amrcomp.machine import devices, machine_info
 
 
 class TensorRTError(RuntimeError):
@@ -203,7 +203,8 @@ def build_plan(
     """Build an engine with `settings` (amrcomp.settings.tensorrt_settings), store it at
     `plan_path`, and return the build record.
 
-    The record names the machine: a plan only loads on the TensorRT version and GPU that built it.
+    The record names the machine and the GPU that built the plan (`devices`): a plan only loads
+    on the TensorRT version and GPU that built it.
     """
     plan, info = build_engine(
         onnx_path,
@@ -221,7 +222,13 @@ def build_plan(
         )
     with atomic_path(plan_path, suffix=".plan") as tmp:
         tmp.write_bytes(plan)
-    return {"onnx": str(onnx_path), "plan_bytes": len(plan), "machine": machine_info(), **info}
+    return {
+        "onnx": str(onnx_path),
+        "plan_bytes": len(plan),
+        "machine": machine_info(),
+        "devices": devices(gpu_runtime="TensorRT", gpu_index=int(settings["device"])),
+        **info,
+    }
 
 
 class TrtRunner:

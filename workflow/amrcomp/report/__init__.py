@@ -53,7 +53,7 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
     """The summary's sections from the tables (keyed table1..table5, table_energy)."""
     t1, t3 = tables["table1"], tables["table3"]
     out = [
-        _run_section(meta),
+        _run_section(meta, tables.get("table2")),
         _baselines_section(t1, t3),
         _magnitude_section(t3),
         _budgets_section(t3),

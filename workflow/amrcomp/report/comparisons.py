@@ -23,8 +23,9 @@ def _paper_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["paper_model"].notna()]
 
 
-def _run_section(meta: dict[str, Any]) -> Section:
-    """The data set and config of this run, and how the paper's columns are compared."""
+def _run_section(meta: dict[str, Any], t2: pd.DataFrame | None = None) -> Section:
+    """The data set and config of this run, where training computed (Table II), and how the
+    paper's columns are compared."""
     dataset = meta.get("dataset", {})
     intro = [
         f"Data set `{dataset.get('name')}` (source {dataset.get('source')}, "
@@ -34,6 +35,8 @@ def _run_section(meta: dict[str, Any]) -> Section:
         "printed; they are compared where the config maps a model to the paper's label "
         "(`paper_name`). Sizes are MiB (2^20 bytes), the unit of the paper's sizes.",
     ]
+    if t2 is not None and len(t2):
+        intro.append(_training_devices(t2))
     if dataset.get("source") == "synthetic":
         intro.append(
             "The data are the embedded synthetic RML2016.10a-like generator's, not the real "
@@ -43,6 +46,20 @@ def _run_section(meta: dict[str, Any]) -> Section:
             "models'."
         )
     return Section("Run", intro)
+
+
+def _training_devices(t2: pd.DataFrame) -> str:
+    """Where each model trained (Table II `train_devices`): one device text for all, or each
+    model's; a GPU node whose TensorFlow could not use its GPU shows here, not only in a log."""
+    used = {
+        m: d if isinstance(d, str) else "not recorded"
+        for m, d in zip(t2["model"], t2["train_devices"])
+    }
+    if len(set(used.values())) == 1:
+        where = f"`{next(iter(used.values()))}`"
+    else:
+        where = "; ".join(f"{m} `{d}`" for m, d in used.items())
+    return f"Training computed on {where} (Table II `train_devices`)."
 
 
 def _baselines_section(t1: pd.DataFrame, t3: pd.DataFrame) -> Section:

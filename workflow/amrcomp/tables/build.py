@@ -147,6 +147,7 @@ def table2(train_paths: Sequence[str | Path], models: dict[str, Any]) -> pd.Data
                 "train_seconds": used.get("seconds"),
                 "precision": used["precision"]["used"],
                 "precision_reason": used["precision"]["reason"],
+                "train_devices": records.devices_used(used, path),
                 **ref,
             }
         )

@@ -97,7 +97,12 @@ def reference_row(row: dict[str, Any], throughput_fps: float) -> dict[str, Any]:
 
 
 def device_name(record: dict[str, Any], path: str | Path) -> str:
-    """The GPU's name for TensorRT (the configured device), else the CPU model."""
+    """Where the benchmark computed: its devices record's `used` text ("CPU: <model>", or
+    "GPU: <name> (TensorRT); CPU: <model>"); for a record from before devices were recorded,
+    the GPU's name for TensorRT (the configured device), else the CPU model."""
+    used = records.devices_used(record, path)
+    if used is not None:
+        return used
     machine = record.get("machine")
     if not isinstance(machine, dict):
         raise records.RecordError(
