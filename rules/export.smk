@@ -39,6 +39,7 @@ use rule export_onnx as convert_onnx with:
     resources:
         mem_mb=6000,
         runtime=60,
+    # int8 only: the fp16 file (LiteRT's precision reference) must not re-run when they change.
     params:
-        calibration=onnx_calibration(config),
-        int8_scheme=int8_scheme(config),
+        calibration=lambda w: onnx_calibration(config) if w.dtype == "int8" else None,
+        int8_scheme=lambda w: int8_scheme(config) if w.dtype == "int8" else None,

@@ -215,3 +215,17 @@ def test_model_finetune_override_reruns_only_that_models_pruned_variants(tiny_co
     )
     assert not [j for j in jobs if j.wildcards.get("model") == "model2"], describe(jobs)
     assert not [j for j in jobs if j.rule in ("data", "train")], describe(jobs)
+
+
+def test_int8_calibration_reconverts_only_int8_onnx_files(tiny_copy, tmp_path):
+    """deploy.calibration shapes the int8 ONNX file alone: the fp16 conversions (and the LiteRT
+    benchmarks that measure against them) stay; only int8 files and their readers re-run."""
+    calibration = yaml.safe_load(TINY.read_text())["deploy"]["calibration"]
+    override = {"deploy": {"calibration": {**calibration, "frames": calibration["frames"] * 2}}}
+    jobs, _ = dry_run(tiny_copy, override=override, tmp=tmp_path)
+    converted = {j.wildcards["dtype"] for j in jobs if j.rule == "convert_onnx"}
+    assert converted == {"int8"}, describe(jobs)
+    bench = [j.wildcards for j in jobs if j.rule == "benchmark"]
+    benched = {(w["backend"], w["dtype"]) for w in bench}
+    assert benched and {dtype for _, dtype in benched} == {"int8"}, describe(jobs)
+    assert "litert" not in {backend for backend, _ in benched}, describe(jobs)

@@ -60,8 +60,14 @@ def test_faster_measured_throughput_shortens_the_request():
     assert runtimes(config)["model1/train"] < slow
 
 
-def test_an_architecture_without_throughput_is_refused():
-    config = load_config(TINY)
+def test_an_architecture_without_throughput_takes_the_default_or_is_refused():
+    config = load_config(PAPER)
     del config["cluster"]["samples_per_second"]["tekbiyik"]
-    with pytest.raises(ConfigError, match=r"cluster\.samples_per_second\.tekbiyik"):
+    check_config(config)  # a new architecture module needs no entry of its own
+    config["cluster"]["samples_per_second"]["default"] = 250.0
+    slower = runtimes(config)["model2/train"]
+    config["cluster"]["samples_per_second"]["default"] = 2500.0
+    assert runtimes(config)["model2/train"] < slower
+    del config["cluster"]["samples_per_second"]["default"]
+    with pytest.raises(ConfigError, match=r"cluster\.samples_per_second\.tekbiyik.*default"):
         check_config(config)

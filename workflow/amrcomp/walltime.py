@@ -47,8 +47,10 @@ def minutes(
     return math.ceil((cluster["overhead_minutes"] + seconds / 60) * max(attempt, 1))
 
 
-def _throughput(config: dict[str, Any], model: str) -> float:
-    return config["cluster"]["samples_per_second"][config["models"][model]["arch"]]
+def throughput(config: dict[str, Any], model: str) -> float | None:
+    """The model's architecture's measured frames/s, else `default` (None without either)."""
+    measured = config["cluster"]["samples_per_second"]
+    return measured.get(config["models"][model]["arch"], measured.get("default"))
 
 
 def train_runtime(config: dict[str, Any]) -> Runtime:
@@ -58,7 +60,7 @@ def train_runtime(config: dict[str, Any]) -> Runtime:
 
     def runtime(wildcards, attempt: int = 1) -> int:
         epochs = config["models"][wildcards.model]["train"]["epochs"]
-        speed = _throughput(config, wildcards.model)
+        speed = throughput(config, wildcards.model)
         return minutes(epochs * train, speed, config["cluster"], attempt)
 
     return runtime
@@ -80,6 +82,6 @@ def finetune_runtime(config: dict[str, Any]) -> Runtime:
         train = frames * split["train"]
         per_epoch = min(recipe["frames"] or train, train) + frames * split["val"]
         work = recipe["epochs"] * per_epoch
-        return minutes(work, _throughput(config, wildcards.model), config["cluster"], attempt)
+        return minutes(work, throughput(config, wildcards.model), config["cluster"], attempt)
 
     return runtime
