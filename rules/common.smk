@@ -1,13 +1,10 @@
 # Paths, targets, wildcard constraints, input functions. Params: amrcomp.settings.
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-
-from amrcomp import frames as frames_io, gpu, variants, walltime  # noqa: E402
-from amrcomp.models import module_path  # noqa: E402
-from amrcomp.settings import *  # noqa: E402,F403 - the rules' params
+from amrcomp import frames as frames_io, gpu, variants, walltime
+from amrcomp.models import module_path
+from amrcomp.settings import *  # noqa: F403 - the rules' params
 
 check_config(config)
 
