@@ -5,7 +5,7 @@ import logging
 
 from amrcomp import dispatch
 from amrcomp.atomic import write_json
-from amrcomp.gpu import require_tensorrt
+from amrcomp.gpu import needs_tensorrt, require_tensorrt
 from amrcomp.logs import logged
 
 wc, inputs, params = snakemake.wildcards, snakemake.input, snakemake.params
@@ -15,7 +15,6 @@ labels = dict(wc.items())  # model, variant, dtype (and backend for `benchmark`)
 def trt_build(log: logging.Logger) -> None:
     from amrcomp.bench.tensorrt import build_plan
 
-    require_tensorrt()  # on a cluster, the first check of the node this job landed on
     build = build_plan(inputs.onnx, snakemake.output.plan, params.settings, log)
     write_json(snakemake.output.info, {**labels, **build})
 
@@ -23,8 +22,6 @@ def trt_build(log: logging.Logger) -> None:
 def benchmark(log: logging.Logger) -> None:
     from amrcomp.bench import benchmark_file
 
-    if wc.backend == "tensorrt":
-        require_tensorrt()
     record = benchmark_file(
         inputs.deployed,
         params.data_dir,
@@ -40,4 +37,6 @@ def benchmark(log: logging.Logger) -> None:
 
 RULES = {"trt_build": trt_build, "benchmark": benchmark}
 with logged(snakemake.log[0], f"{snakemake.rule} {' '.join(labels.values())}") as log:
+    if needs_tensorrt(snakemake.rule, labels):
+        require_tensorrt()  # on a cluster, the first check of the node this job landed on
     dispatch.entry(RULES, snakemake.rule, "workflow/scripts/bench.py")(log)
