@@ -19,7 +19,8 @@ ENERGY_DTYPES = config["energy"]["dtypes"]
 DEPLOY_DTYPES = config["deploy"]["dtypes"]
 BACKENDS = config["deploy"]["backends"]
 TABLE4_VARIANTS = config["tables"]["table4_variants"]
-TABLE5_VARIANTS = config["tables"]["table5_variants"]
+TABLE5_VARIANTS = {m: table5_variants(config, m) for m in MODELS}
+TABLE5_PRUNED = {m: [v for v in vs if v in PRUNED_VARIANTS] for m, vs in TABLE5_VARIANTS.items()}
 TABLE_NAMES = [*expand("table{n}", n=range(1, 6)), "table_energy", "table_energy_layers"]
 
 
@@ -56,8 +57,9 @@ def prune_summaries(names):
 
 
 def per_variant(pattern, variant_list=VARIANTS, models=MODELS, **more):
-    """`pattern` expanded over models x variants (x any further wildcard lists)."""
-    return expand(pattern, model=models, variant=variant_list, **more)
+    """`pattern` over models x variants (one list, or model -> its list) x further wildcards."""
+    lists = variant_list if isinstance(variant_list, dict) else dict.fromkeys(models, variant_list)
+    return [f for m in models for f in expand(pattern, model=m, variant=lists[m], **more)]
 
 
 KERAS_EVAL = "results/eval/{model}/{variant}-fp32.json"
@@ -74,7 +76,7 @@ TABLE4_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE4_VARIANTS)
 TABLE4_TFLITE_EVALS = per_variant(TFLITE_EVAL, TABLE4_VARIANTS, dtype=TFLITE_DTYPES)
 PRUNE_SUMMARIES = prune_summaries(finetuned_variants(config))  # Table III
 TABLE5_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE5_VARIANTS)
-TABLE5_PRUNE_SUMMARIES = prune_summaries([v for v in TABLE5_VARIANTS if v in PRUNED_VARIANTS])
+TABLE5_PRUNE_SUMMARIES = per_variant("results/models/{model}/pruned-{variant}.json", TABLE5_PRUNED)
 BENCHMARKS = per_variant(BENCH, TABLE5_VARIANTS, backend=BACKENDS, dtype=DEPLOY_DTYPES)
 ENERGY_ESTIMATES = per_variant(ENERGY, dtype=ENERGY_DTYPES)
 ENERGY_TFLITE_EVALS = per_variant(TFLITE_EVAL, dtype=energy_tflite_dtypes(config))
@@ -131,10 +133,10 @@ def figure_outputs(stem, caption, subcategory, labels):
 
 
 def figure_targets():
-    confusion = list(dict.fromkeys([variants.BASELINE, *TABLE5_VARIANTS]))
+    confusion = {m: [*dict.fromkeys([variants.BASELINE, *vs])] for m, vs in TABLE5_VARIANTS.items()}
     stems = [
         *expand("{kind}_{model}", kind=["accuracy_snr", "training"], model=MODELS),
-        *expand("confusion_{model}_{variant}", model=MODELS, variant=confusion),
+        *per_variant("confusion_{model}_{variant}", confusion),
         *expand("tradeoff_{axis}", axis=["size", "energy", "throughput"]),
     ]
     return expand("results/figures/{stem}.{ext}", stem=stems, ext=["png", "svg"])

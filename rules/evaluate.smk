@@ -14,7 +14,8 @@ rule evaluate_keras:
         "results/benchmarks/eval/{model}/{variant}-fp32.tsv"
     conda:
         "../envs/amrcomp.yaml"
-    threads: 2
+    # One thread: these jobs are mostly start-up, so two run side by side on 2 cores.
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

@@ -19,7 +19,8 @@ rule export_onnx:
         dtype="fp32",
     conda:
         "../envs/amrcomp.yaml"
-    threads: 2
+    # One thread: these jobs are mostly start-up, so two run side by side on 2 cores.
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

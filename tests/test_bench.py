@@ -22,7 +22,7 @@ from amrcomp.bench import (  # noqa: E402
     timing,  # noqa: E402
 )
 from amrcomp.frames import Split  # noqa: E402
-from amrcomp.settings import load_config  # noqa: E402
+from amrcomp.settings import load_config, table5_variants  # noqa: E402
 from conftest import BENCH_SETTINGS, TINY  # noqa: E402
 
 CLASSES = [f"c{i}" for i in range(11)]
@@ -341,7 +341,7 @@ def test_bench_jsons_for_configured_backends(tiny_run):
     deploy = config["deploy"]
     for backend in deploy["backends"]:
         for model in config["models"]:
-            for variant in config["tables"]["table5_variants"]:
+            for variant in table5_variants(config, model):
                 for dtype in deploy["dtypes"]:
                     path = tiny_run / f"results/bench/{backend}/{model}/{variant}-{dtype}.json"
                     assert path.exists(), f"missing {path}"

@@ -85,8 +85,30 @@ def test_unknown_architecture_names_the_key(tmp_path):
 
 
 def test_table_variant_must_be_built(tmp_path):
-    with pytest.raises(ConfigError, match="tables.table5_variants: variant 'control-filters'"):
+    with pytest.raises(ConfigError, match="tables.table5_variants.model1: variant 'control-f"):
         load_config(write(tmp_path, {"prune": {"methods": ["magnitude"]}}))
+
+
+def test_table5_variants_per_model(tmp_path):
+    """One list for every model, or one per model (the default: each model's fastest filters
+    variant within the tolerance); a model without a list, or a list naming a variant nobody
+    builds, is refused with the key named."""
+    from amrcomp.settings import table5_variants
+
+    config = load_config()
+    assert table5_variants(config, "model1")[-1] == "filters-35"
+    assert table5_variants(config, "model2")[-1] == "filters-50"
+    one = load_config(write(tmp_path, {"tables": {"table5_variants": ["magnitude-50"]}}))
+    assert table5_variants(one, "model1") == table5_variants(one, "model2") == ["magnitude-50"]
+    edited = load_config(write(tmp_path, {"tables": {"table5_variants": {"model2": ["baseline"]}}}))
+    assert table5_variants(edited, "model2") == ["baseline"]  # deep-merged: model1 keeps its list
+    assert table5_variants(edited, "model1") == table5_variants(config, "model1")
+    extra = {"models": {"model3": {"arch": "oshea_cnn2"}}}
+    with pytest.raises(ConfigError, match="tables.table5_variants: no list for model 'model3'"):
+        load_config(write(tmp_path, extra))
+    unbuilt = {"tables": {"table5_variants": {"model2": ["filters-75"]}}}
+    with pytest.raises(ConfigError, match="tables.table5_variants.model2: variant 'filters-75'"):
+        load_config(write(tmp_path, unbuilt))
 
 
 def test_real_source_needs_a_path(tmp_path):
@@ -152,9 +174,11 @@ def test_every_schema_key_has_a_description_and_a_default():
 
 
 def test_defaults_fill_a_config_that_names_only_its_models(tmp_path):
-    """config/config.yaml sets only the models; every other value comes from the schema."""
+    """config/config.yaml sets only the models and, naming them, each model's Table V variants;
+    every other value comes from the schema."""
     shipped = yaml.safe_load((CONFIG_DIR / "config.yaml").read_text())
-    assert set(shipped) == {"models"}
+    assert set(shipped) == {"models", "tables"} and set(shipped["tables"]) == {"table5_variants"}
+    assert set(shipped["tables"]["table5_variants"]) == set(shipped["models"])
     config = load_config()
     assert config["deploy"]["backends"] == ["onnxruntime", "litert", "openvino"]
     assert config["deploy"]["dtypes"] == ["fp32", "fp16", "int8", "bf16"]
@@ -168,7 +192,8 @@ def test_schema_enums_speak_the_variant_vocabulary():
     joins the registry and the schema together, or this fails)."""
     from amrcomp import variants
 
-    props = yaml.safe_load((CONFIG_DIR / "schema.yaml").read_text())["properties"]
+    schema = yaml.safe_load((CONFIG_DIR / "schema.yaml").read_text())
+    props = schema["properties"]
     assert props["prune"]["properties"]["methods"]["items"]["enum"] == list(variants.METHODS)
     assert props["quantize"]["properties"]["dtypes"]["items"]["enum"] == list(
         variants.TFLITE_DTYPES
@@ -176,7 +201,10 @@ def test_schema_enums_speak_the_variant_vocabulary():
     assert props["deploy"]["properties"]["backends"]["items"]["enum"] == list(variants.BACKENDS)
     deploy_dtypes = props["deploy"]["properties"]["dtypes"]["items"]["enum"]
     assert deploy_dtypes == list(variants.DEPLOY_DTYPES)
-    pattern = props["tables"]["properties"]["table5_variants"]["items"]["pattern"]
+    pattern = schema["$defs"]["variant_name"]["pattern"]
+    assert props["tables"]["properties"]["table5_variants"]["items"] == {
+        "$ref": "#/$defs/variant_name"
+    }
     for name in ("baseline", "control-filters", "magnitude-50", "m_by_n-50", "filters-25"):
         assert re.fullmatch(pattern.strip("^$"), name) and re.fullmatch(
             variants.VARIANT_PATTERN, name
@@ -187,11 +215,17 @@ def test_one_control_per_distinct_recipe(tmp_path):
     """A dense control per fine-tune recipe, built by the prune stage, in Table V by default;
     methods with one recipe (and precision: tfmot's wrappers fine-tune in fp32) share one."""
     from amrcomp import variants
-    from amrcomp.settings import all_variants, control_of, controls, finetuned_variants
+    from amrcomp.settings import (
+        all_variants,
+        control_of,
+        controls,
+        finetuned_variants,
+        table5_variants,
+    )
 
     config = load_config()
     assert all_variants(config)[:3] == ["baseline", "control-magnitude", "control-filters"]
-    assert config["tables"]["table5_variants"][0] == "control-filters"
+    assert all(table5_variants(config, m)[0] == "control-filters" for m in config["models"])
     assert control_of(config, "filters-35") == "control-filters"
     assert control_of(config, "magnitude-50") == "control-magnitude"
     assert control_of(config, "baseline") is None

@@ -201,6 +201,21 @@ def table_params(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def table5_variants(config: dict[str, Any], model: str) -> list[str]:
+    """The variants of `model` deployed and benchmarked for Table V: `tables.table5_variants` is
+    one list for every model or a list per model (the fastest variant within the tolerance
+    differs between models)."""
+    chosen = config["tables"]["table5_variants"]
+    if isinstance(chosen, list):
+        return list(chosen)
+    if model not in chosen:
+        raise ConfigError(
+            f"tables.table5_variants: no list for model {model!r} (lists for {sorted(chosen)}); "
+            f"add `{model}: [...]` or give one list for every model"
+        )
+    return list(chosen[model])
+
+
 def table5_batch_size(config: dict[str, Any]) -> int:
     """The batch size whose throughput Table V reports; it must have been measured."""
     batch = config["tables"]["batch_size"]
@@ -227,11 +242,16 @@ def check_config(config: dict[str, Any]) -> None:
                 f"prune.skip_layers.{name}: no such model; models are {sorted(config['models'])}"
             )
     built = set(all_variants(config))
-    for key in ("table4_variants", "table5_variants"):
-        for variant in config["tables"][key]:
+    chosen = {"tables.table4_variants": config["tables"]["table4_variants"]}
+    per_model = isinstance(config["tables"]["table5_variants"], dict)
+    for model in config["models"]:
+        key = "tables.table5_variants" + (f".{model}" if per_model else "")
+        chosen[key] = table5_variants(config, model)
+    for key, names in chosen.items():
+        for variant in names:
             if variant not in built:
                 raise ConfigError(
-                    f"tables.{key}: variant {variant!r} is not built by prune.methods/sparsities; "
+                    f"{key}: variant {variant!r} is not built by prune.methods/sparsities; "
                     f"built: {sorted(built)}"
                 )
     split = config["dataset"]["split"]
