@@ -54,12 +54,13 @@ rule benchmark:
         dtype=variants.alternatives(variants.DEPLOY_DTYPES),
     conda:
         "../envs/amrcomp.yaml"
-    # All cores and an exclusive slot: nothing else runs while a benchmark is timing.
-    threads: workflow.cores
+    # All cores and an exclusive slot: nothing else runs while a benchmark is timing (a row
+    # known not offered times nothing: one core beside other jobs).
+    threads: lambda wc: 1 if known_not_offered(wc.backend, wc.dtype) else workflow.cores
     resources:
         mem_mb=6000,
         runtime=60,
-        benchmark_slot=1,
+        benchmark_slot=lambda wc: int(not known_not_offered(wc.backend, wc.dtype)),
         gpu=lambda wildcards: int(wildcards.backend == "tensorrt"),
     params:
         settings=bench_settings(config),

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from amrcomp import frames as frames_io, gpu, variants, walltime
+from amrcomp.bench.offers import known_not_offered
 from amrcomp.models import module_path
 from amrcomp.settings import *  # noqa: F403 - the rules' params
 
@@ -12,15 +13,15 @@ MODELS = list(config["models"])
 DATA_DIR = f"results/data/{config['dataset']['name']}"
 DATA_FILES = frames_io.all_paths(DATA_DIR)
 DATA_MANIFEST = f"{DATA_DIR}/manifest.json"
-VARIANTS = all_variants(config)
-PRUNED_VARIANTS = variants.pruned_variants(config["prune"])
+VARIANTS = {m: all_variants(config, m) for m in MODELS}  # model -> its variants
+PRUNED_VARIANTS = {m: pruned_of(config, m) for m in MODELS}
 TFLITE_DTYPES = config["quantize"]["dtypes"]
 ENERGY_DTYPES = config["energy"]["dtypes"]
 DEPLOY_DTYPES = config["deploy"]["dtypes"]
 BACKENDS = config["deploy"]["backends"]
 TABLE4_VARIANTS = config["tables"]["table4_variants"]
 TABLE5_VARIANTS = {m: table5_variants(config, m) for m in MODELS}
-TABLE5_PRUNED = {m: [v for v in vs if v in PRUNED_VARIANTS] for m, vs in TABLE5_VARIANTS.items()}
+TABLE5_PRUNED = {m: [v for v in vs if v in PRUNED_VARIANTS[m]] for m, vs in TABLE5_VARIANTS.items()}
 TABLE_NAMES = [*expand("table{n}", n=range(1, 6)), "table_energy", "table_energy_layers"]
 
 
@@ -52,8 +53,8 @@ def keras_model(wildcards):
 
 
 def prune_summaries(names):
-    """Fine-tune summaries (pruned variants, control) of every model's variants `names`."""
-    return [f"results/models/{m}/{variants.model_stem(v)}.json" for m in MODELS for v in names]
+    """Fine-tune summaries (pruned variants, controls) of each model's variants `names[model]`."""
+    return [f"results/models/{m}/{variants.model_stem(v)}.json" for m in MODELS for v in names[m]]
 
 
 def per_variant(pattern, variant_list=VARIANTS, models=MODELS, **more):
@@ -74,7 +75,7 @@ KERAS_EVALS = per_variant(KERAS_EVAL)
 TFLITE_EVALS = per_variant(TFLITE_EVAL, dtype=TFLITE_DTYPES)
 TABLE4_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE4_VARIANTS)
 TABLE4_TFLITE_EVALS = per_variant(TFLITE_EVAL, TABLE4_VARIANTS, dtype=TFLITE_DTYPES)
-PRUNE_SUMMARIES = prune_summaries(finetuned_variants(config))  # Table III
+PRUNE_SUMMARIES = prune_summaries({m: finetuned_variants(config, m) for m in MODELS})  # Table III
 TABLE5_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE5_VARIANTS)
 TABLE5_PRUNE_SUMMARIES = per_variant("results/models/{model}/pruned-{variant}.json", TABLE5_PRUNED)
 BENCHMARKS = per_variant(BENCH, TABLE5_VARIANTS, backend=BACKENDS, dtype=DEPLOY_DTYPES)

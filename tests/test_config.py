@@ -111,6 +111,28 @@ def test_table5_variants_per_model(tmp_path):
         load_config(write(tmp_path, unbuilt))
 
 
+def test_per_model_sparsity_levels(tmp_path):
+    """models.<m>.method_sparsities gives one model its own levels (the default: each model's
+    fastest filters level within the tolerance) without re-training its baseline; a table
+    asking a model for a level it does not build is refused with the key and model named."""
+    from amrcomp.settings import all_variants, model_settings, pruned_of
+
+    config = load_config()
+    assert pruned_of(config, "model1")[-1:] == ["filters-35"]
+    assert pruned_of(config, "model2")[-1:] == ["filters-50"]
+    assert set(pruned_of(config)) >= {"filters-35", "filters-50", "magnitude-75"}
+    assert "filters-50" not in all_variants(config, "model1")
+    assert "method_sparsities" not in model_settings(config, "model1")  # the train rule's param
+    unbuilt = {"tables": {"table5_variants": {"model1": ["filters-50"]}}}
+    with pytest.raises(ConfigError, match="table5_variants.model1: variant 'filters-50' is not "):
+        load_config(write(tmp_path, unbuilt))
+    both = {"models": {"model1": {"method_sparsities": {"filters": [35, 50]}}}, **unbuilt}
+    assert "filters-50" in all_variants(load_config(write(tmp_path, both)), "model1")
+    bad = {"models": {"model1": {"method_sparsities": {"m_by_n": [50]}}}}
+    with pytest.raises(WorkflowError, match="method_sparsities"):
+        load_config(write(tmp_path, bad))
+
+
 def test_real_source_needs_a_path(tmp_path):
     with pytest.raises(ConfigError, match="dataset.path"):
         load_config(write(tmp_path, {"dataset": {"source": "rml2016.10a"}}))

@@ -15,9 +15,9 @@ from amrcomp import tfsetup
 
 tfsetup.configure(2, 0)
 
-from amrcomp import export  # noqa: E402
+from amrcomp import export, variants  # noqa: E402
 from amrcomp.bench import open_runner, run_benchmark  # noqa: E402
-from amrcomp.bench.offers import BF16_NOT_OFFERED, bf16_offer  # noqa: E402
+from amrcomp.bench.offers import BF16_NOT_OFFERED, bf16_offer, known_not_offered  # noqa: E402
 from amrcomp.bench.openvino import cpu_capabilities, refusal  # noqa: E402
 from amrcomp.frames import Split  # noqa: E402
 from conftest import BENCH_SETTINGS, ROOT, l1_frames  # noqa: E402
@@ -138,6 +138,16 @@ def test_bf16_offer_is_decided_from_the_cpu_plugin_capabilities():
 def test_bf16_is_not_offered_by_the_other_runtimes_whatever_the_cpu(backend):
     offered, why = bf16_offer(backend, ["BF16"])
     assert not offered and why == BF16_NOT_OFFERED[backend]
+
+
+def test_rows_known_not_offered_take_one_core_and_no_benchmark_slot():
+    """Their jobs time nothing, so the bench rule runs them beside other jobs; OpenVINO's bf16
+    depends on the CPU and times like any row."""
+    assert {b for b in variants.BACKENDS if known_not_offered(b, "bf16")} == set(BF16_NOT_OFFERED)
+    assert not known_not_offered("openvino", "bf16") and not known_not_offered("litert", "fp32")
+    rule = (ROOT / "rules" / "bench.smk").read_text().split("rule benchmark:")[1]
+    assert "1 if known_not_offered(wc.backend, wc.dtype) else workflow.cores" in rule
+    assert "benchmark_slot=lambda wc: int(not known_not_offered(wc.backend, wc.dtype))" in rule
 
 
 def test_bf16_offer_names_unknown_backends():

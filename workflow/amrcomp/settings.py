@@ -35,13 +35,15 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+# A model's entries that shape its variants, not its baseline.
+NOT_TRAINING = ("finetune", "method_finetune", "method_sparsities")
+
+
 def model_settings(config: dict[str, Any], model: str) -> dict[str, Any]:
-    """One model's config entry but its fine-tune overrides (`finetune`, `method_finetune`): the
-    train rule's param, so editing it re-runs that model only, and editing a fine-tune keeps its
-    baseline."""
-    return {
-        k: v for k, v in config["models"][model].items() if k not in ("finetune", "method_finetune")
-    }
+    """One model's config entry but what only its variants use (`NOT_TRAINING`): the train
+    rule's param, so editing it re-runs that model only, and editing a fine-tune or a sparsity
+    level keeps its baseline."""
+    return {k: v for k, v in config["models"][model].items() if k not in NOT_TRAINING}
 
 
 def model_finetune(config: dict[str, Any], model: str, method: str) -> dict[str, Any]:
@@ -74,15 +76,25 @@ def controls(config: dict[str, Any]) -> dict[str, str]:
     return leads
 
 
-def finetuned_variants(config: dict[str, Any]) -> list[str]:
-    """What the prune stage builds: the controls, then the pruned variants (no control when
-    nothing is pruned: it only serves to measure pruning)."""
-    return [*dict.fromkeys(controls(config).values()), *variants.pruned_variants(config["prune"])]
+def pruned_of(config: dict[str, Any], model: str | None = None) -> list[str]:
+    """`model`'s pruned variants (its own `method_sparsities` first); with no model, those of
+    every model, each once."""
+    if model is None:
+        return [*dict.fromkeys(v for m in config["models"] for v in pruned_of(config, m))]
+    own = config["models"][model].get("method_sparsities", {})
+    return variants.pruned_variants(config["prune"], own)
 
 
-def all_variants(config: dict[str, Any]) -> list[str]:
-    """Every variant of every model: the baseline, the controls, then the pruned variants."""
-    return [variants.BASELINE, *finetuned_variants(config)]
+def finetuned_variants(config: dict[str, Any], model: str | None = None) -> list[str]:
+    """What the prune stage builds of `model` (no model: of any): the controls, then the pruned
+    variants (no control when nothing is pruned: it only serves to measure pruning)."""
+    pruned = pruned_of(config, model)
+    return [*dict.fromkeys(controls(config).values()), *pruned] if pruned else []
+
+
+def all_variants(config: dict[str, Any], model: str | None = None) -> list[str]:
+    """Every variant of `model` (no model: of any): the baseline, the controls, the pruned."""
+    return [variants.BASELINE, *finetuned_variants(config, model)]
 
 
 def control_of(config: dict[str, Any], variant: str) -> str | None:
@@ -193,7 +205,7 @@ def tensorrt_settings(config: dict[str, Any]) -> dict[str, Any]:
 def table_params(config: dict[str, Any]) -> dict[str, Any]:
     """The paper labels, the data set's name and each pruned variant's control: tables must not
     re-run when an unrelated setting changes (their inputs carry everything else)."""
-    pruned = variants.pruned_variants(config["prune"])
+    pruned = pruned_of(config)
     return {
         "models": {name: {"paper_name": e["paper_name"]} for name, e in config["models"].items()},
         "dataset": config["dataset"]["name"],
@@ -241,19 +253,19 @@ def check_config(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"prune.skip_layers.{name}: no such model; models are {sorted(config['models'])}"
             )
-    built = set(all_variants(config))
-    chosen = {"tables.table4_variants": config["tables"]["table4_variants"]}
     per_model = isinstance(config["tables"]["table5_variants"], dict)
     for model in config["models"]:
-        key = "tables.table5_variants" + (f".{model}" if per_model else "")
-        chosen[key] = table5_variants(config, model)
-    for key, names in chosen.items():
-        for variant in names:
-            if variant not in built:
-                raise ConfigError(
-                    f"{key}: variant {variant!r} is not built by prune.methods/sparsities; "
-                    f"built: {sorted(built)}"
-                )
+        built = set(all_variants(config, model))
+        key5 = "tables.table5_variants" + (f".{model}" if per_model else "")
+        chosen = {"tables.table4_variants": config["tables"]["table4_variants"]}
+        for key, names in {**chosen, key5: table5_variants(config, model)}.items():
+            for variant in names:
+                if variant not in built:
+                    raise ConfigError(
+                        f"{key}: variant {variant!r} is not built for model {model!r} by "
+                        f"prune.methods/sparsities (or models.{model}.method_sparsities); "
+                        f"built: {sorted(built)}"
+                    )
     split = config["dataset"]["split"]
     if abs(split["train"] + split["val"] + split["test"] - 1.0) > 1e-9:
         raise ConfigError(f"dataset.split: train + val + test must sum to 1; got {split}")

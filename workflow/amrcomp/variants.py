@@ -152,13 +152,14 @@ def model_stem(variant: str) -> str:
     return parsed.name if not parsed.is_pruned else f"pruned-{parsed.name}"
 
 
-def pruned_variants(prune: dict[str, Any]) -> list[str]:
-    """Pruned variant names: every method at its sparsities (`prune.method_sparsities`, else
-    `prune.sparsities`), or at its fixed one."""
+def pruned_variants(prune: dict[str, Any], model_levels: dict[str, list[int]] | None = None):
+    """Pruned variant names: every method at its sparsities (a model's own `model_levels`, else
+    `prune.method_sparsities`, else `prune.sparsities`), or at its fixed one."""
+    levels = {**prune.get("method_sparsities", {}), **(model_levels or {})}
     names: list[str] = []
     for method in prune["methods"]:
         fixed = METHODS[method].fixed_sparsity
-        own = prune.get("method_sparsities", {}).get(method, prune["sparsities"])
+        own = levels.get(method, prune["sparsities"])
         sparsities = [fixed] if fixed is not None else own
         names.extend(f"{method}-{s}" for s in sparsities)
     return names

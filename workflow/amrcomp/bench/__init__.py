@@ -39,10 +39,8 @@ RECORD_KEYS = (
     *("batch_sizes", "backend_info", "deployed_file", "devices"),
     *("executed_precision", "precision_evidence", "compute_ops"),
 )
-# Test frames a runner may measure its precision on (LiteRT: beside fp32- and fp16-computed
-# references; the fp16 one runs on onnx's numpy evaluator at about 0.75 s per Model 2 frame).
-# 16 frames separate fp32 from fp16 compute by orders of magnitude (max differences ~1e-7 vs
-# ~1e-4 on the tiny run).
+# Test frames a runner may measure its precision on (LiteRT compares the first few with fp32-
+# and fp16-computed references: `amrcomp.bench.litert.FP16_REFERENCE_FRAMES`).
 PRECISION_FRAMES = 16
 # Backends that compute on a GPU (CUDA device `device`), by the name the records give them;
 # the others run on the CPU (OpenVINO: its CPU plugin).

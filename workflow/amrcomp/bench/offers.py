@@ -32,6 +32,12 @@ BF16_NOT_OFFERED = {
 }
 
 
+def known_not_offered(backend: str, dtype: str) -> bool:
+    """A row that is not offered whatever the host (bf16 on a runtime without bf16 anywhere):
+    its job runs nothing, so it needs neither all cores nor the benchmark slot."""
+    return dtype == "bf16" and backend in BF16_NOT_OFFERED
+
+
 def bf16_offer(backend: str, cpu_capabilities: Sequence[str] | None = None) -> tuple[bool, str]:
     """(offered, why) for running `backend`'s fp32 file in bfloat16.
 
