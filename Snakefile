@@ -1,5 +1,5 @@
 # AMR model-compression workflow, one rule file per stage: data -> train -> evaluate -> prune ->
-# quantize -> energy -> export -> bench -> tables -> figures -> report.
+# quantize -> qat -> energy -> export -> bench -> tables -> figures -> report.
 # Config: config/config.yaml, validated against config/schema.yaml (which fills every default).
 
 import os
@@ -32,6 +32,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/prune.smk"
 include: "rules/quantize.smk"
+include: "rules/qat.smk"
 include: "rules/energy.smk"
 include: "rules/export.smk"
 include: "rules/bench.smk"

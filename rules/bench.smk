@@ -42,7 +42,9 @@ rule benchmark:
         unpack(bench_inputs),
         # LiteRT measures the precision its float models ran in against the fp16 ONNX export.
         fp16_reference=lambda w: (
-            f"results/onnx/{w.model}/{w.variant}-fp16.onnx" if w.backend == "litert" else []
+            f"results/onnx/{w.model}/{w.variant}-fp16.onnx"
+            if w.backend == "litert" and w.dtype != "int8"
+            else []
         ),
     output:
         "results/bench/{backend}/{model}/{variant}-{dtype}.json",

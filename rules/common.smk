@@ -22,7 +22,9 @@ BACKENDS = config["deploy"]["backends"]
 TABLE4_VARIANTS = config["tables"]["table4_variants"]
 TABLE5_VARIANTS = {m: table5_variants(config, m) for m in MODELS}
 TABLE5_PRUNED = {m: [v for v in vs if v in PRUNED_VARIANTS[m]] for m, vs in TABLE5_VARIANTS.items()}
-TABLE_NAMES = [*expand("table{n}", n=range(1, 6)), "table_energy", "table_energy_layers"]
+TABLE_NAMES = [*expand("table{n}", n=range(1, 6)), "table_energy", "table_energy_layers", "front"]
+TFMOT_QAT = [*qat_variants(config, "qat"), *qat_variants(config, "pqat")]  # int8 .tflite files
+QKERAS = qat_variants(config, "qkeras")  # .keras files
 
 
 wildcard_constraints:
@@ -48,8 +50,14 @@ def arch_module(wildcards):
 
 
 def keras_model(wildcards):
-    """Baseline, control or pruned Keras model of a (model, variant)."""
+    """Baseline, control, pruned or QKeras Keras model of a (model, variant)."""
     return f"results/models/{wildcards.model}/{variants.model_stem(wildcards.variant)}.keras"
+
+
+def qat_parent(wildcards):
+    """The float model a quantisation-aware variant is fine-tuned from."""
+    parent = variants.parse(wildcards.variant).parent
+    return f"results/models/{wildcards.model}/{variants.model_stem(parent)}.keras"
 
 
 def prune_summaries(names):
@@ -81,6 +89,17 @@ TABLE5_PRUNE_SUMMARIES = per_variant("results/models/{model}/pruned-{variant}.js
 BENCHMARKS = per_variant(BENCH, TABLE5_VARIANTS, backend=BACKENDS, dtype=DEPLOY_DTYPES)
 ENERGY_ESTIMATES = per_variant(ENERGY, dtype=ENERGY_DTYPES)
 ENERGY_TFLITE_EVALS = per_variant(TFLITE_EVAL, dtype=energy_tflite_dtypes(config))
+# The accuracy-cost front: every float variant's TFLite files and energy, the QAT variants'
+# int8 files (their energy: their parent's int8 estimate), the QKeras models.
+LOWBIT_ENERGY = "results/energy/{model}/{variant}-lowbit.json"
+QAT_BACKENDS = [b for b in config["qat"]["backends"] if b in BACKENDS]
+FRONT_INPUTS = dict(
+    tflite=TFLITE_EVALS + per_variant(TFLITE_EVAL, TFMOT_QAT, dtype="int8"),
+    keras=per_variant(KERAS_EVAL, QKERAS),
+    energy=ENERGY_ESTIMATES + per_variant(LOWBIT_ENERGY, QKERAS),
+    bench=BENCHMARKS + per_variant(BENCH, TFMOT_QAT, backend=QAT_BACKENDS, dtype="int8"),
+    qat=per_variant("results/models/{model}/{variant}.json", TFMOT_QAT + QKERAS),
+)
 # int8 TFLite conversions calibrate on training frames; without int8 no frames are read.
 TFLITE_CALIBRATION_DATA = split_files("train") if tflite_calibration(config) else []
 
@@ -139,6 +158,7 @@ def figure_targets():
         *expand("{kind}_{model}", kind=["accuracy_snr", "training"], model=MODELS),
         *per_variant("confusion_{model}_{variant}", confusion),
         *expand("tradeoff_{axis}", axis=["size", "energy", "throughput"]),
+        "front",
     ]
     return expand("results/figures/{stem}.{ext}", stem=stems, ext=["png", "svg"])
 

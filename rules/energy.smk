@@ -23,3 +23,16 @@ rule energy:
         settings=energy_settings(config),
     script:
         "../workflow/scripts/energy.py"
+
+
+# A QKeras model at its own bit widths (for_reference=False): energy, bit operations, size.
+use rule energy as energy_lowbit with:
+    input:
+        model="results/models/{model}/{variant}.keras",
+    output:
+        "results/energy/{model}/{variant}-lowbit.json",
+    wildcard_constraints:
+        variant=variants.QKERAS_PATTERN,
+    params:
+        dtypes=[],
+        settings=memory_model(config),

@@ -16,6 +16,7 @@ rule export_onnx:
     benchmark:
         "results/benchmarks/onnx/{model}/{variant}-{dtype}.tsv"
     wildcard_constraints:
+        variant=variants.FLOAT_PATTERN,
         dtype="fp32",
     conda:
         "../envs/amrcomp.yaml"
@@ -36,6 +37,7 @@ use rule export_onnx as convert_onnx with:
     input:
         unpack(onnx_conversion_inputs),
     wildcard_constraints:
+        variant=variants.FLOAT_PATTERN,
         dtype="fp16|int8",
     resources:
         mem_mb=6000,
@@ -44,3 +46,15 @@ use rule export_onnx as convert_onnx with:
     params:
         calibration=lambda w: onnx_calibration(config) if w.dtype == "int8" else None,
         int8_scheme=lambda w: int8_scheme(config) if w.dtype == "int8" else None,
+
+
+# A QAT variant's ONNX copy, from its int8 .tflite by tf2onnx's TFLite path, checked on ONNX
+# Runtime against that file on LiteRT (amrcomp.export.qat); tf2onnx starts TensorFlow.
+use rule export_onnx as export_qat_onnx with:
+    input:
+        tflite="results/tflite/{model}/{variant}-int8.tflite",
+        test=split_files("test"),
+        manifest=DATA_MANIFEST,
+    wildcard_constraints:
+        variant=variants.TFMOT_QAT_PATTERN,
+        dtype="int8",

@@ -10,6 +10,7 @@ localrules:
     figure_tradeoff_size,
     figure_tradeoff_energy,
     figure_tradeoff_throughput,
+    figure_front,
 
 
 rule figure_accuracy_snr:
@@ -101,3 +102,14 @@ use rule figure_accuracy_snr as figure_tradeoff_throughput with:
         "results/logs/figures/tradeoff_throughput.log",
     benchmark:
         "results/benchmarks/figures/tradeoff_throughput.tsv"
+
+
+use rule figure_accuracy_snr as figure_front with:
+    input:
+        table="results/front.parquet",
+    output:
+        **figure_outputs("front", "front", "Trade-offs", {"axis": "all"}),
+    log:
+        "results/logs/figures/front.log",
+    benchmark:
+        "results/benchmarks/figures/front.tsv"

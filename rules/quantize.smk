@@ -14,6 +14,8 @@ rule quantize:
         "results/logs/quantize/{model}/{variant}.log",
     benchmark:
         "results/benchmarks/quantize/{model}/{variant}.tsv"
+    wildcard_constraints:
+        variant=variants.FLOAT_PATTERN,  # a QAT variant's .tflite is the qat rule's
     conda:
         "../envs/amrcomp.yaml"
     threads: 1

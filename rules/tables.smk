@@ -10,6 +10,7 @@ localrules:
     table4,
     table5,
     table_energy,
+    front,
 
 
 rule table1:
@@ -106,3 +107,21 @@ use rule table1 as table_energy with:
         "results/logs/tables/table_energy.log",
     benchmark:
         "results/benchmarks/tables/table_energy.tsv"
+
+
+# Every variant and deployed form on the accuracy-cost axes (the QAT variants' summaries are
+# inputs: a re-trained QAT variant rebuilds it).
+use rule table1 as front with:
+    input:
+        **FRONT_INPUTS,
+        manifest=DATA_MANIFEST,
+    output:
+        **table_outputs("front", "Front"),
+    log:
+        "results/logs/tables/front.log",
+    benchmark:
+        "results/benchmarks/tables/front.tsv"
+    params:
+        **table_params(config),
+        front_controls=front_controls(config),
+        batch_size=table5_batch_size(config),

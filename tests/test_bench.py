@@ -296,11 +296,11 @@ def test_onnxruntime_refusal_is_unsupported(split, tmp_path):
 
 @pytest.mark.parametrize("dtype", ["fp32", "int8"])
 def test_litert_backend_end_to_end(small_model, split, tmp_path, dtype):
-    from amrcomp import quantize
+    from amrcomp import quantize, tflite
 
     path = tmp_path / f"m-{dtype}.tflite"
     calibration = quantize.representative_frames(split, 16, seed=0) if dtype == "int8" else None
-    quantize.write_tflite(quantize.convert(small_model, dtype, calibration), path)
+    tflite.write_tflite(tflite.convert(small_model, dtype, calibration), path)
     record = run_benchmark(
         lambda: open_runner("litert", path, 1),
         path,

@@ -221,10 +221,10 @@ def patched_tflite(source, target, op_name: str, dtype: str, first_only: bool = 
 
 @pytest.fixture(scope="module")
 def tflite_fp32(model, tmp_path_factory):
-    from amrcomp import quantize
+    from amrcomp import tflite
 
     path = tmp_path_factory.mktemp("tflite") / "m-fp32.tflite"
-    quantize.write_tflite(quantize.convert(model, "fp32"), path)
+    tflite.write_tflite(tflite.convert(model, "fp32"), path)
     return path
 
 

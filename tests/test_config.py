@@ -18,7 +18,7 @@ def write(tmp_path: Path, obj) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["tiny.yaml", "paper.yaml"])
+@pytest.mark.parametrize("name", ["tiny.yaml", "paper.yaml", "beyond.yaml"])
 def test_shipped_configs_validate(name):
     config = load_config(CONFIG_DIR / name)
     assert set(config["models"]) == {"model1", "model2"}
@@ -131,6 +131,54 @@ def test_per_model_sparsity_levels(tmp_path):
     bad = {"models": {"model1": {"method_sparsities": {"m_by_n": [50]}}}}
     with pytest.raises(WorkflowError, match="method_sparsities"):
         load_config(write(tmp_path, bad))
+
+
+def test_qat_variants_are_checked_without_tensorflow(tmp_path):
+    """qat.variants: names parse (bits 2..8), a pqat variant's parent is built for every model,
+    and every model's static layer list is one its kind of training handles; each refusal names
+    the key. No TensorFlow is imported to decide."""
+    import subprocess
+    import sys
+
+    from amrcomp.settings import front_controls, qat_settings, qat_variants
+
+    tiny = load_config(CONFIG_DIR / "tiny.yaml")
+    assert qat_variants(tiny, "qkeras") == ["qkeras-w8a8", "qkeras-w4a4"]
+    assert qat_variants(tiny, "pqat") == ["pqat-magnitude-50"]
+    assert front_controls(tiny)["qat"] == front_controls(tiny)["qkeras-w4a4"] == "control-magnitude"
+    assert front_controls(tiny)["filters-50"] == "control-filters"
+    assert "control-filters" not in front_controls(tiny)
+    assert qat_settings(tiny, "model1")["finetune"]["frames"] == 800  # magnitude's recipe
+    check = "from amrcomp.settings import load_config; load_config(sys.argv[1])"
+    code = f"import sys; {check}; print('tensorflow' in sys.modules)"
+    tiny_path = str(CONFIG_DIR / "tiny.yaml")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, tiny_path], capture_output=True, text=True, timeout=120
+    )
+    assert proc.stdout.strip() == "False", proc.stderr[-2000:]
+    refusals = {
+        "qkeras-w9a8": r"qat.variants: .*bits must be 2\.\.8",
+        "pqat-magnitude-60": r"qat.variants: .pqat-magnitude-60. fine-tunes .magnitude-60.",
+    }
+    for name, message in refusals.items():
+        with pytest.raises(ConfigError, match=message):
+            load_config(write(tmp_path, {"qat": {"variants": [name]}}))
+    for name in ("int4", "pqat-filters-50"):  # the schema's pattern refuses these
+        with pytest.raises(WorkflowError, match="qat"):
+            load_config(write(tmp_path, {"qat": {"variants": [name]}}))
+
+
+def test_qat_refuses_an_architecture_with_layers_it_cannot_quantise(tmp_path, monkeypatch):
+    from amrcomp import models
+
+    monkeypatch.setattr(models, "layer_types", lambda arch: frozenset({"Conv2D", "LSTM"}))
+    import amrcomp.settings
+
+    monkeypatch.setattr(amrcomp.settings, "layer_types", models.layer_types)
+    with pytest.raises(
+        ConfigError, match=r"qat.variants: 'qat' cannot be built for models.model1 .*\['LSTM'\]"
+    ):
+        load_config(write(tmp_path, {"qat": {"variants": ["qat"]}}))
 
 
 def test_real_source_needs_a_path(tmp_path):

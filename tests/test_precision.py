@@ -99,7 +99,7 @@ def test_onnx_float16_compute_int8_kernels_and_unfused_qdq():
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
     """fp32, fp16 and int8 ONNX plus fp32, fp16 and int8 .tflite of one small random model."""
-    from amrcomp import export, quantize
+    from amrcomp import export, quantize, tflite
     from amrcomp.models import build_model
 
     tfsetup.configure(2, 0)
@@ -121,8 +121,8 @@ def exports(tmp_path_factory):
     calibration = quantize.representative_frames(split, 16, seed=0)
     for dtype in ("fp32", "fp16", "int8"):
         paths[f"tflite-{dtype}"] = out / f"m-{dtype}.tflite"
-        converted = quantize.convert(model, dtype, calibration if dtype == "int8" else None)
-        quantize.write_tflite(converted, paths[f"tflite-{dtype}"])
+        converted = tflite.convert(model, dtype, calibration if dtype == "int8" else None)
+        tflite.write_tflite(converted, paths[f"tflite-{dtype}"])
     return paths, split
 
 

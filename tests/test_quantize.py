@@ -14,6 +14,7 @@ from amrcomp import tfsetup
 tfsetup.configure(2, 0)
 
 from amrcomp import quantize, runtimes  # noqa: E402
+from amrcomp import tflite as tflite_files  # noqa: E402
 from amrcomp.frames import Split  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.scoring import evaluate, predict_classes  # noqa: E402
@@ -52,10 +53,11 @@ def tflite(model, frames, tmp_path_factory):
     out = tmp_path_factory.mktemp("tflite")
     calibration = quantize.representative_frames(frames, 32, seed=0)
     paths = {}
-    for dtype in quantize.DTYPES:
+    for dtype in tflite_files.DTYPES:
         paths[dtype] = out / f"model1-{dtype}.tflite"
-        quantize.write_tflite(
-            quantize.convert(model, dtype, calibration if dtype == "int8" else None), paths[dtype]
+        tflite_files.write_tflite(
+            tflite_files.convert(model, dtype, calibration if dtype == "int8" else None),
+            paths[dtype],
         )
     return paths
 
@@ -154,9 +156,9 @@ def test_calibration_draw_is_seeded_distinct_and_capped():
 
 def test_bad_requests_are_clear_errors(model, tmp_path):
     with pytest.raises(ValueError, match="calibration frames"):
-        quantize.convert(model, "int8", None)
+        tflite_files.convert(model, "int8", None)
     with pytest.raises(ValueError, match="unknown TFLite dtype"):
-        quantize.convert(model, "int4")
+        tflite_files.convert(model, "int4")
     with pytest.raises(FileNotFoundError, match="quantize rule"):
         runtimes.litert_predictor(tmp_path / "missing.tflite")
     (tmp_path / "junk.tflite").write_bytes(b"not a flatbuffer at all")

@@ -128,6 +128,8 @@ def test_report_holds_every_table_and_figure(report):
         "accuracy_snr_model1.png",
         "confusion_model2_baseline.png",
         "training_model1.png",
+        "front.csv",
+        "front.png",
     ):
         assert name in html, name
     assert (

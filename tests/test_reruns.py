@@ -21,7 +21,7 @@ from conftest import ROOT, TINY, snakemake  # noqa: E402
 pytestmark = pytest.mark.e2e
 
 UPSTREAM = "Input files updated by another job"
-AGGREGATORS = re.compile(r"^(table\w*|figure_\w+|summary)$")  # rules that read many models' results
+AGGREGATORS = re.compile(r"^(table\w*|figure_\w+|summary|front)$")  # read many models' results
 
 
 @dataclass(frozen=True)
@@ -200,8 +200,9 @@ def test_benchmark_setting_reruns_only_benchmarks(tiny_copy, tmp_path):
 
 
 def test_model_finetune_override_reruns_only_that_models_pruned_variants(tiny_copy, tmp_path):
-    """models.<name>.finetune overrides prune.finetune for that model alone: its pruned variants
-    and controls (and what is built from them) re-run; its baseline and the other model stay.
+    """models.<name>.finetune overrides prune.finetune for that model alone: its pruned variants,
+    controls and quantisation-aware variants (and what is built from them) re-run; its baseline
+    and the other model stay.
     (batch_size: no method_finetune layer sets it, so every method's recipe changes.)"""
     batch = yaml.safe_load(TINY.read_text())["prune"]["finetune"]["batch_size"] // 2
     jobs, _ = dry_run(
@@ -209,10 +210,14 @@ def test_model_finetune_override_reruns_only_that_models_pruned_variants(tiny_co
         override={"models": {"model1": {"finetune": {"batch_size": batch}}}},
         tmp=tmp_path,
     )
-    tuned = {j.wildcards["variant"] for j in jobs if j.rule in ("prune", "control")}
-    assert tuned and tuned == {v for v in variants_of(tiny_copy, "model1") if v != "baseline"}, (
-        describe(jobs)
-    )
+    # The quantisation-aware variants follow magnitude's recipe: they re-train too.
+    tuned = {
+        j.wildcards["variant"] for j in jobs if j.rule in ("prune", "control", "qat", "qkeras")
+    }
+    qat = set(yaml.safe_load(TINY.read_text())["qat"]["variants"])
+    assert (
+        tuned and tuned == {v for v in variants_of(tiny_copy, "model1") if v != "baseline"} | qat
+    ), describe(jobs)
     assert not [j for j in jobs if j.wildcards.get("model") == "model2"], describe(jobs)
     assert not [j for j in jobs if j.rule in ("data", "train")], describe(jobs)
 

@@ -1014,6 +1014,7 @@ def test_figures_are_nonempty_images(tiny_run):
         "tradeoff_size",
         "tradeoff_energy",
         "tradeoff_throughput",
+        "front",
     } <= stems
     for png in pngs:
         with Image.open(png) as image:

@@ -43,25 +43,33 @@ def qtools_energy(
 ) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
     """Run qtools exactly as the paper did; return (summed pJ, per-layer energy dict,
     counted terms per class)."""
-    from qkeras.qtools import run_qtools
-    from qkeras.qtools import settings as qtools_settings
-
-    q = run_qtools.QTools(
+    memory = {
+        "weights_on_memory": weights_on_memory,
+        "activations_on_memory": activations_on_memory,
+        "min_sram_size": min_sram_size,
+        "rd_wr_on_io": rd_wr_on_io,
+    }
+    return run_qtools(
         model,
+        memory,
         process=process,
         source_quantizers=quantizer,
-        is_inference=True,
         weights_path=None,
         keras_quantizer=quantizer,
         keras_accumulator=accumulator,
         for_reference=True,
     )
-    energy = q.pe(
-        weights_on_memory=weights_on_memory,
-        activations_on_memory=activations_on_memory,
-        min_sram_size=min_sram_size,
-        rd_wr_on_io=rd_wr_on_io,
-    )
+
+
+def run_qtools(model, memory: dict[str, Any], **tools: Any) -> tuple[int, dict, dict]:
+    """qtools' QTools over `model` (`tools`: its process and quantizer arguments), priced with
+    the `memory` model (`QTools.pe`'s arguments): (summed pJ, per-layer energy, terms counted
+    per layer class)."""
+    from qkeras.qtools import run_qtools as qtools
+    from qkeras.qtools import settings as qtools_settings
+
+    q = qtools.QTools(model, is_inference=True, **tools)
+    energy = q.pe(**memory)
     include = dict(qtools_settings.cfg.include_energy)
     return int(q.extract_energy_sum(include, energy)), energy, include
 
@@ -128,4 +136,53 @@ def estimate(model, settings: dict[str, Any]) -> dict[str, Any]:
         "weight_bits": bits,
         "activation_bits": bits,
         "layers": layers,
+    }
+
+
+def lowbit_energy(
+    qmodel,
+    process: str = "horowitz",
+    weights_on_memory: str = "sram",
+    activations_on_memory: str = "dram",
+    min_sram_size: int = 8 * 16 * 1024 * 1024,
+    rd_wr_on_io: bool = False,
+) -> dict[str, Any]:
+    """qtools energy at the model's own widths (for_reference=False, the input quantizer as
+    source), the per-layer profile as `layer_profile`'s, ITU bit operations at each
+    layer's input and weight bits, and the size in bytes; memory settings as `qtools_energy`."""
+    from amrcomp.models.lowbit import input_quantizer, layer_bits
+
+    source = input_quantizer(qmodel)
+    memory = {
+        "weights_on_memory": weights_on_memory,
+        "activations_on_memory": activations_on_memory,
+        "min_sram_size": min_sram_size,
+        "rd_wr_on_io": rd_wr_on_io,
+    }
+    # every layer's own quantizers (for_reference=False), not one keras_quantizer
+    total_pj, energy, include = run_qtools(
+        qmodel, memory, process=process, source_quantizers=[source], for_reference=False
+    )
+    rows = layer_bits(qmodel)
+    for row in rows:
+        cost = bit_operations([row], row["activation_bits"], row["weight_bits"])
+        row.update({k: float(v) for k, v in cost.items()})
+        bits = row["kernel_params"] * row["weight_bits"] + row["bias_params"] * row["bias_bits"]
+        row["size_bytes"] = bits / 8
+    layers = layer_profile(energy, include, {r["layer"]: 1.0 - r["kernel_sparsity"] for r in rows})
+    sparse_pj = float(sum(r["sparsity_aware_pj"] for r in layers))
+    return {
+        "weight_bits": max(r["weight_bits"] for r in rows),
+        "activation_bits": max(r["activation_bits"] for r in rows[1:] or rows),
+        "input_bits": int(source.bits),
+        "process": process,
+        "energy_pj": total_pj,
+        "energy_uj": total_pj / 1e6,
+        "sparsity_aware_energy_pj": sparse_pj,
+        "sparsity_aware_energy_uj": sparse_pj / 1e6,
+        "bit_operations": sum(r["bit_operations"] for r in rows),
+        "weight_memory_bits": sum(r["weight_memory_bits"] for r in rows),
+        "size_bytes": sum(r["size_bytes"] for r in rows),
+        "layers": layers,
+        "bits": rows,
     }

@@ -13,13 +13,21 @@ from amrcomp.frames import Split
 from amrcomp.scoring import evaluate
 
 
-def keras_record(path: str, test: Split, classes: list[str], batch_size: int) -> dict[str, Any]:
-    """Evaluation of a .keras file, with its per-layer cost (Tables I, III) and file sizes."""
+def keras_record(
+    path: str, test: Split, classes: list[str], batch_size: int, qkeras: bool = False
+) -> dict[str, Any]:
+    """Evaluation of a .keras file (`qkeras`: a QKeras model, whose layers need their classes),
+    with its per-layer cost (Tables I, III) and file sizes."""
     from amrcomp.models.cost import layer_costs, totals
     from amrcomp.models.io import load_model
     from amrcomp.sizes import file_sizes
 
-    model = load_model(path)
+    if qkeras:
+        from amrcomp.models.lowbit import custom_objects
+
+        model = load_model(path, custom_objects=custom_objects())
+    else:
+        model = load_model(path)
     record = evaluate(lambda x: model(x, training=False).numpy(), test, classes, batch_size)
     layers = layer_costs(model)
     extra = {"dtype": "fp32", "backend": "keras", "layers": layers, "totals": totals(layers)}

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from amrcomp import variants
-from amrcomp.models import ARCHITECTURES
+from amrcomp.models import ARCHITECTURES, layer_types
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -136,20 +136,18 @@ def eval_batch_size(config: dict[str, Any]) -> int:
     return config["quantize"]["eval_batch_size"]
 
 
+def memory_model(config: dict[str, Any]) -> dict[str, Any]:
+    """qtools' process and memory settings (energy.*), shared by every estimate."""
+    keys = ("process", "weights_on_memory", "activations_on_memory", "min_sram_size", "rd_wr_on_io")
+    return {key: config["energy"][key] for key in keys}
+
+
 def energy_settings(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """qtools settings (quantizer, accumulator, memory model) of each configured energy dtype."""
-    energy = config["energy"]
+    accumulators = config["energy"]["accumulators"]
     return {
-        dtype: {
-            "quantizer": dtype,
-            "accumulator": energy["accumulators"][dtype],
-            "process": energy["process"],
-            "weights_on_memory": energy["weights_on_memory"],
-            "activations_on_memory": energy["activations_on_memory"],
-            "min_sram_size": energy["min_sram_size"],
-            "rd_wr_on_io": energy["rd_wr_on_io"],
-        }
-        for dtype in energy["dtypes"]
+        dtype: {"quantizer": dtype, "accumulator": accumulators[dtype], **memory_model(config)}
+        for dtype in config["energy"]["dtypes"]
     }
 
 
@@ -228,6 +226,68 @@ def table5_variants(config: dict[str, Any], model: str) -> list[str]:
     return list(chosen[model])
 
 
+# Quantisation-aware variants follow the recipe of this method's control and are compared with it.
+QAT_RECIPE = "magnitude"
+
+
+def qat_variants(config: dict[str, Any], training: str | None = None) -> list[str]:
+    """qat.variants, or those of one kind of training ('qat', 'pqat', 'qkeras')."""
+    names = config["qat"]["variants"]
+    return [v for v in names if training is None or variants.parse(v).training == training]
+
+
+def qat_settings(config: dict[str, Any], model: str) -> dict[str, Any]:
+    """What a quantisation-aware fine-tune of `model` depends on (the variant is its wildcard):
+    the recipe of `QAT_RECIPE`'s control (same frames, steps, learning rate, distillation),
+    seeds, and the calibration draw that sets a QKeras model's input and activation ranges."""
+    train, quantize = config["models"][model]["train"], config["quantize"]
+    return {
+        "finetune": model_finetune(config, model, QAT_RECIPE),
+        **{key: train[key] for key in ("seed", "beta_1", "beta_2", "precision")},
+        "calibration": {
+            "frames": quantize["calibration_frames"],
+            "seed": quantize["calibration_seed"],
+        },
+    }
+
+
+def front_controls(config: dict[str, Any]) -> dict[str, str]:
+    """The dense control of each point of the accuracy-cost front: a pruned variant's (or a
+    pqat variant's parent's) own, every other's (baseline, qat, QKeras) `QAT_RECIPE`'s."""
+    lead = controls(config).get(QAT_RECIPE)
+    out = {}
+    for name in [*all_variants(config), *config["qat"]["variants"]]:
+        parsed = variants.parse(name)
+        own = control_of(config, parsed.parent) or lead
+        if own and not parsed.control:
+            out[name] = own
+    return out
+
+
+def check_qat(config: dict[str, Any]) -> None:
+    """Every qat.variants entry parses, has its parent built for every model, and every model's
+    layers (the architecture's static LAYER_TYPES: no TensorFlow) are ones it can quantise."""
+    for name in config["qat"]["variants"]:
+        try:
+            parsed = variants.parse(name)
+        except ValueError as err:
+            raise ConfigError(f"qat.variants: {err}") from None
+        kind = "qkeras" if parsed.training == "qkeras" else "tfmot"
+        for model, entry in config["models"].items():
+            unknown = sorted(layer_types(entry["arch"]) - variants.QAT_LAYERS[kind])
+            if unknown:
+                raise ConfigError(
+                    f"qat.variants: {name!r} cannot be built for models.{model} (arch "
+                    f"{entry['arch']!r}): {kind} cannot quantise its layers {unknown}; it "
+                    f"handles {sorted(variants.QAT_LAYERS[kind])}"
+                )
+            if parsed.parent not in all_variants(config, model):
+                raise ConfigError(
+                    f"qat.variants: {name!r} fine-tunes {parsed.parent!r}, which models.{model} "
+                    f"does not build (prune.methods/sparsities, models.{model}.method_sparsities)"
+                )
+
+
 def table5_batch_size(config: dict[str, Any]) -> int:
     """The batch size whose throughput Table V reports; it must have been measured."""
     batch = config["tables"]["batch_size"]
@@ -277,6 +337,7 @@ def check_config(config: dict[str, Any]) -> None:
     if config["dataset"]["source"] == "synthetic" and not config["dataset"]["frames_per_block"]:
         raise ConfigError("dataset.frames_per_block: required for the synthetic source")
     table5_batch_size(config)
+    check_qat(config)
     for name, entry in config["models"].items():
         measured = config["cluster"]["samples_per_second"]  # as amrcomp.walltime reads it
         if entry["arch"] not in measured and "default" not in measured:

@@ -13,7 +13,7 @@ named after the first of them (`amrcomp.settings.controls`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -54,10 +54,29 @@ ENERGY_ACCURACY_SOURCE = {
 }
 
 _PRUNED = rf"({'|'.join(METHODS)})-(\d+)"
-# Wildcard constraints: any pruned variant, or any variant.
+# Wildcard constraints: any pruned variant, the float models (what PTQ, export and qtools' uniform
+# estimate take), the quantisation-aware variants (the qat stage), or any variant.
 PRUNED_PATTERN = rf"(?:{'|'.join(METHODS)})-\d+"
 CONTROL_PATTERN = rf"{CONTROL}-(?:{'|'.join(METHODS)})"
-VARIANT_PATTERN = rf"{BASELINE}|{CONTROL_PATTERN}|{PRUNED_PATTERN}"
+FLOAT_PATTERN = rf"{BASELINE}|{CONTROL_PATTERN}|{PRUNED_PATTERN}"
+# tfmot QAT of the baseline and prune-preserving QAT of a magnitude variant: int8 .tflite files.
+QAT = "qat"
+TFMOT_QAT_PATTERN = rf"{QAT}|pqat-magnitude-\d+"
+QKERAS_PATTERN = r"qkeras-w\d+a\d+"  # QKeras W-bit weights, A-bit activations: a .keras file
+QAT_PATTERN = rf"{TFMOT_QAT_PATTERN}|{QKERAS_PATTERN}"
+VARIANT_PATTERN = rf"{FLOAT_PATTERN}|{QAT_PATTERN}"
+# Weight and activation bits of a QKeras variant: below 2, quantized_bits degenerates to sign(x)
+# and quantized_relu(1) to a step (qtools prices those as other multipliers); above 8 the
+# uniform int8/fp16/fp32 estimates apply.
+QKERAS_BITS = range(2, 9)
+# Keras layers each kind of quantisation-aware training handles (tfmot's default 8-bit scheme
+# and its prune-preserving one; the QKeras rebuild, `amrcomp.models.lowbit`): the config check
+# compares them with each architecture's static LAYER_TYPES, without TensorFlow.
+_WEIGHTLESS = {"InputLayer", "Dropout", "Flatten", "MaxPooling2D"}
+QAT_LAYERS = {
+    "tfmot": frozenset({*_WEIGHTLESS, "Conv2D", "Dense", "AveragePooling2D", "Reshape"}),
+    "qkeras": frozenset({*_WEIGHTLESS, "Conv2D", "Dense"}),
+}
 
 
 def alternatives(names: tuple[str, ...] | list[str]) -> str:
@@ -73,17 +92,34 @@ def file_dtype(dtype: str) -> str:
 @dataclass(frozen=True)
 class Variant:
     """A parsed variant name: method ('none' for the baseline; for a control, the method whose
-    recipe it follows) and target sparsity in percent; `control` marks the dense fine-tune."""
+    recipe it follows) and target sparsity in percent; `control` marks the dense fine-tune;
+    `training` a quantisation-aware fine-tune ('qat', 'pqat', 'qkeras': the qat stage) of the
+    float variant `parent`, `bits` a QKeras variant's (weight, activation) bits."""
 
     method: str
     sparsity: int
     control: bool = False
+    training: str = "float"
+    bits: tuple[int, int] | None = None
 
     @property
     def name(self) -> str:
+        if self.training == "qkeras":
+            return f"qkeras-w{self.bits[0]}a{self.bits[1]}"
+        if self.training != "float":
+            return QAT if self.method == "none" else f"pqat-{self.method}-{self.sparsity}"
         if self.control:
             return f"{CONTROL}-{self.method}"
         return BASELINE if self.method == "none" else f"{self.method}-{self.sparsity}"
+
+    @property
+    def parent(self) -> str:
+        """The float variant a quantisation-aware one is fine-tuned from (itself otherwise)."""
+        return replace(self, training="float", bits=None).name
+
+    @property
+    def is_qat(self) -> bool:
+        return self.training != "float"
 
     @property
     def fraction(self) -> float:
@@ -101,7 +137,7 @@ class Variant:
     @property
     def is_finetuned(self) -> bool:
         """Built by the prune stage from the baseline: every pruned variant and the control."""
-        return self.is_pruned or self.control
+        return (self.is_pruned or self.control) and not self.is_qat
 
 
 def parse(name: str) -> Variant:
@@ -112,14 +148,32 @@ def parse(name: str) -> Variant:
     """
     if name == BASELINE:
         return Variant("none", 0)
+    if name == QAT:
+        return Variant("none", 0, training="qat")
+    if name.startswith("pqat-"):
+        parent = parse(name.removeprefix("pqat-"))
+        if parent.method != "magnitude" or parent.control:
+            raise ValueError(
+                f"variant {name!r}: pqat- takes a magnitude variant (pqat-magnitude-50)"
+            )
+        return replace(parent, training="pqat")
+    if re.fullmatch(QKERAS_PATTERN, name):
+        bits = tuple(int(b) for b in re.findall(r"\d+", name))
+        if not all(b in QKERAS_BITS for b in bits):
+            raise ValueError(
+                f"variant {name!r}: weight and activation bits must be "
+                f"{QKERAS_BITS[0]}..{QKERAS_BITS[-1]} (e.g. qkeras-w4a4)"
+            )
+        return Variant("none", 0, training="qkeras", bits=bits)
     if re.fullmatch(CONTROL_PATTERN, name):
         return Variant(name.removeprefix(f"{CONTROL}-"), 0, control=True)
     match = re.fullmatch(_PRUNED, name)
     if not match:
         raise ValueError(
-            f"variant {name!r} is neither {BASELINE!r}, '{CONTROL}-<method>' nor "
+            f"variant {name!r} is neither {BASELINE!r}, '{CONTROL}-<method>', "
             f"'<method>-<sparsity>' with method in {tuple(METHODS)} (e.g. magnitude-50, "
-            "filters-25, control-filters)"
+            f"filters-25, control-filters) nor {QAT!r}, 'pqat-magnitude-<sparsity>' or "
+            "'qkeras-w<bits>a<bits>'"
         )
     variant = Variant(match.group(1), int(match.group(2)))
     if not 1 <= variant.sparsity <= 99:
@@ -147,9 +201,10 @@ def parse_finetuned(name: str) -> Variant:
 def model_stem(variant: str) -> str:
     """File stem of a variant under results/models/{model}/: baseline.keras,
     control-<method>.keras or pruned-<variant>.keras (and the fine-tunes' .json summary and
-    .history.csv beside them)."""
+    .history.csv beside them); a quantisation-aware variant's is its name (qkeras-w4a4.keras,
+    qat.json)."""
     parsed = parse(variant)
-    return parsed.name if not parsed.is_pruned else f"pruned-{parsed.name}"
+    return f"pruned-{parsed.name}" if parsed.is_pruned and not parsed.is_qat else parsed.name
 
 
 def pruned_variants(prune: dict[str, Any], model_levels: dict[str, list[int]] | None = None):

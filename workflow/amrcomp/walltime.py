@@ -67,17 +67,19 @@ def train_runtime(config: dict[str, Any]) -> Runtime:
 
 
 def finetune_runtime(config: dict[str, Any]) -> Runtime:
-    """The prune and control rules' runtime: the fine-tune's epochs over its frames (or the whole
-    training split), each recipe as `amrcomp.settings.model_finetune` layers it. A fine-tune on
+    """The prune, control, qat and qkeras rules' runtime: the fine-tune's epochs over its frames
+    (or the whole training split), each recipe as `amrcomp.settings.model_finetune` layers it
+    (a quantisation-aware variant's: its control's). A fine-tune on
     few frames still validates on the whole split each epoch: those frames are counted as if
     trained on (an upper bound; a forward pass costs about a third of a training step)."""
-    from amrcomp.settings import model_finetune
+    from amrcomp.settings import QAT_RECIPE, model_finetune
 
     frames = dataset_frames(config["dataset"])
     split = config["dataset"]["split"]
 
     def runtime(wildcards, attempt: int = 1) -> int:
-        method = variants.parse_finetuned(wildcards.variant).method
+        parsed = variants.parse(wildcards.variant)  # a QAT variant: its control's recipe
+        method = QAT_RECIPE if parsed.is_qat else variants.parse_finetuned(parsed.name).method
         recipe = model_finetune(config, wildcards.model, method)
         train = frames * split["train"]
         per_epoch = min(recipe["frames"] or train, train) + frames * split["val"]

@@ -1,7 +1,7 @@
 """Rules `evaluate_keras` and `evaluate_tflite`: accuracy overall, per SNR and per class of one
 model file on the whole test split (Keras in TensorFlow, .tflite on LiteRT)."""
 
-from amrcomp import frames, machine, tfsetup
+from amrcomp import frames, machine, tfsetup, variants
 from amrcomp.atomic import write_json
 from amrcomp.logs import logged
 
@@ -17,7 +17,8 @@ with logged(snakemake.log[0], f"{rule} {wc.model}/{wc.variant}-{dtype}") as log:
     if rule == "evaluate_keras":  # LiteRT needs no TensorFlow: only Keras pays its start-up
         tfsetup.configure(snakemake.threads, 0)
         devices = tfsetup.job_devices(log)
-        record = evaluate.keras_record(path, test, classes, batch)
+        qkeras = variants.parse(wc.variant).training == "qkeras"  # its layers' classes to load
+        record = evaluate.keras_record(path, test, classes, batch, qkeras)
     else:
         devices = machine.devices()  # LiteRT's CPU kernels
         record = evaluate.tflite_record(path, test, classes, batch, snakemake.threads)

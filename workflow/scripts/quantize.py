@@ -10,7 +10,7 @@ wc, dtypes = snakemake.wildcards, list(snakemake.params.dtypes)
 calibration = snakemake.params.calibration
 with logged(snakemake.log[0], f"quantize {wc.model}/{wc.variant}") as log:
     tfsetup.configure(snakemake.threads, calibration["seed"] if calibration else 0)
-    from amrcomp import quantize
+    from amrcomp import quantize, tflite
     from amrcomp.models.io import load_model
 
     model = load_model(snakemake.input.model)
@@ -21,8 +21,8 @@ with logged(snakemake.log[0], f"quantize {wc.model}/{wc.variant}") as log:
         log.info("int8 calibrates on %d of %d training frames", len(chosen), len(train))
     for done, (dtype, path) in enumerate(zip(dtypes, snakemake.output, strict=True), start=1):
         started = time.perf_counter()
-        data = quantize.convert(model, dtype, chosen if dtype == "int8" else None)
-        quantize.write_tflite(data, path)
+        data = tflite.convert(model, dtype, chosen if dtype == "int8" else None)
+        tflite.write_tflite(data, path)
         seconds = time.perf_counter() - started
         log.info(
             "%d/%d %s: %s, %d bytes in %.1fs", done, len(dtypes), dtype, path, len(data), seconds

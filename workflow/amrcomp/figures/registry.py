@@ -14,6 +14,7 @@ import pandas as pd
 
 from amrcomp import dispatch, records, variants
 from amrcomp.figures import plots
+from amrcomp.figures.front import front_figure
 from amrcomp.figures.tradeoffs import tradeoff
 from amrcomp.tablefile import read_table
 
@@ -162,3 +163,10 @@ def _tradeoff_throughput(
         label_by="label",
         hollow_by="ran_in_another_precision",
     )
+
+
+@register("figure_front")
+def _front(inputs: Mapping[str, Any], wildcards: Mapping[str, str], png: str, svg: str) -> None:
+    """Every variant and deployed form on the accuracy-cost axes, from the front table."""
+    table, _ = read_table(inputs["table"])
+    front_figure(table, png, svg)

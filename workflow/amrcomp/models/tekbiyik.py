@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from amrcomp.tfsetup import keras
 
+# What build() makes (a test checks it): the config check reads this, not a built model.
+LAYER_TYPES = frozenset({"InputLayer", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense"})
+
 
 def build(
     input_shape: tuple[int, ...] = (2, 128, 1),

@@ -8,7 +8,8 @@ disagree with them. The same sections render as Markdown and as HTML (for the re
                  energy);
 - `compression`: pruning budgets, drops against the dense control and the acceptance rule
                  (Tables III, V);
-- `deployment`:  Table V: what ran where and in which precision, the fastest runtime.
+- `deployment`:  Table V: what ran where and in which precision, the fastest runtime;
+- `front`:       the cheapest point within the tolerance on each cost axis (the front table).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from amrcomp.report.compression import (
     _sparsest_section,
 )
 from amrcomp.report.deployment import _deployment_section, _fastest_section
+from amrcomp.report.front import _front_section
 from amrcomp.report.render import Section, markdown, to_html
 from amrcomp.tablefile import read_table
 
@@ -70,4 +72,6 @@ def sections(tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> list[Sect
         _fastest_section(t5),
         _accepted_section(t5),
     ]
+    if "front" in tables:
+        out.append(_front_section(tables["front"]))
     return out

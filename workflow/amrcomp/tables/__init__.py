@@ -2,7 +2,8 @@
 
 - `schema`:   columns, types and units of every table;
 - `build`:    Tables I, II, IV and the helpers every builder shares; `pruning`: Table III;
-              `deployment`: Table V; `energy`: the energy tables; all from the earlier
+              `deployment`: Table V; `energy`: the energy tables; `front`: every variant
+              and form on the accuracy-cost axes; all from the earlier
               stages' records (`amrcomp.records`) and the paper's numbers (`amrcomp.paper`);
 - `paired`:   accuracy intervals and paired drops (Tables III, V; `amrcomp.confidence`);
 - `registry`: the builder of each table rule, and writing its outputs (`amrcomp.tablefile`);
@@ -17,4 +18,5 @@ TITLES = {
     "table5": "Table V - deployment: accuracy, size and throughput",
     "table_energy": "Energy per inference (QKeras qtools, Horowitz 45 nm)",
     "table_energy_layers": "Energy per layer (QKeras qtools, Horowitz 45 nm)",
+    "front": "Accuracy-cost front: every variant and deployed form on energy, size and throughput",
 }

@@ -15,7 +15,7 @@ import pandas as pd
 
 from amrcomp import dispatch
 from amrcomp.tablefile import write_table
-from amrcomp.tables import TITLES, build, deployment, energy, pruning
+from amrcomp.tables import TITLES, build, deployment, energy, front, pruning
 from amrcomp.tables.io import metadata
 from amrcomp.tables.schema import arrow_schema
 
@@ -90,6 +90,22 @@ def _table_energy(inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Built
     return Built(
         {"table_energy": frame, "table_energy_layers": energy.table_energy_layers(inputs["energy"])}
     )
+
+
+@register("front")
+def _front(inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Built:
+    """Every variant and deployed form of each model on the accuracy-cost axes."""
+    frame = front.front(
+        inputs["tflite"],
+        inputs["keras"],
+        inputs["energy"],
+        inputs["bench"],
+        inputs["qat"],
+        params["models"],
+        params["front_controls"],
+        params["batch_size"],
+    )
+    return Built({"front": frame}, deployment.bench_machines(inputs["bench"]) or None)
 
 
 def output_keys(rule: str, table: str) -> dict[str, str]:
