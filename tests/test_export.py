@@ -411,6 +411,7 @@ snakemake = Named(
     ),
     log=[{str(out / "m.log")!r}],
     threads=1,
+    rule="convert_onnx",
 )
 runpy.run_path({str(ROOT / "workflow/scripts/export.py")!r}, {{"snakemake": snakemake}})
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {TF_MODULES!r})))

@@ -21,7 +21,7 @@ def test_pareto_flags_need_both_accuracy_and_cost():
     ]  # fmt: skip
     mark_pareto(rows)
     assert [r["pareto_energy"] for r in rows] == [True, True, False, False]  # 3rd: 2nd beats it
-    assert [r["pareto_size"] for r in rows] == [True, False, True, False]  # 2nd: 1st beats it
+    assert [r["pareto_storage"] for r in rows] == [True, False, True, False]  # 2nd: 1st beats it
     assert [r["pareto_throughput"] for r in rows] == [True, True, False, False]
 
 
@@ -41,7 +41,7 @@ def test_front_holds_every_variant_and_form(front):
         forms = set(zip(mine["variant"], mine["dtype"]))
         assert {("qat", "int8"), ("pqat-magnitude-50", "int8")} <= forms
         assert {("qkeras-w8a8", "w8a8"), ("qkeras-w4a4", "w4a4")} <= forms
-        for axis in ("energy", "size", "throughput"):
+        for axis in ("energy", "storage", "throughput"):
             assert mine[f"pareto_{axis}"].fillna(False).any(), (model, axis)
     paper = front[front["status"] == "paper"]
     assert len(paper) == 2 * 3 and paper["energy_uj"].notna().all()
@@ -59,7 +59,7 @@ def test_quantisation_aware_points_carry_their_costs(front):
         # Real widths: 8-bit activations below the paper's int16 accumulator reads, 4 bits below.
         assert w4["energy_uj"] < w8["energy_uj"] < int8["energy_uj"]
         assert w4["bit_operations"] < w8["bit_operations"]
-        assert w4["size_mib"] < w8["size_mib"] and w8["size_source"].startswith("computed")
+        assert w4["size_mib"] < w8["size_mib"] and w8["storage"].startswith("computed")
         assert np.isnan(w8["throughput_fps"])  # no runtime here runs sub-8-bit arithmetic
         qat = measured.loc[(model, "qat", "int8")]
         assert qat["throughput_fps"] > 0 and qat["fastest_backend"] in (

@@ -87,6 +87,8 @@ NEW_ARCHITECTURE = '''"""A two-layer perceptron: the smallest model the workflow
 
 from amrcomp.tfsetup import keras
 
+LAYER_TYPES = frozenset({"InputLayer", "Flatten", "Dense"})
+
 
 def build(input_shape=(2, 128, 1), n_classes=11, units=16):
     layers = keras().layers

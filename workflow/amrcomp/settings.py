@@ -274,7 +274,11 @@ def check_qat(config: dict[str, Any]) -> None:
             raise ConfigError(f"qat.variants: {err}") from None
         kind = "qkeras" if parsed.training == "qkeras" else "tfmot"
         for model, entry in config["models"].items():
-            unknown = sorted(layer_types(entry["arch"]) - variants.QAT_LAYERS[kind])
+            try:
+                built = layer_types(entry["arch"])
+            except ValueError as err:
+                raise ConfigError(f"models.{model}.arch (qat.variants needs it): {err}") from None
+            unknown = sorted(built - variants.QAT_LAYERS[kind])
             if unknown:
                 raise ConfigError(
                     f"qat.variants: {name!r} cannot be built for models.{model} (arch "

@@ -77,7 +77,12 @@ def qat_onnx(
     return {
         "converter": f"tf2onnx {tf2onnx.__version__} (from_tflite)",
         "opset": next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")),
-        "check": {**check, "reference": reference, "runtime": "onnxruntime (CPU)"},
+        "check": {
+            "status": "checked",
+            **check,
+            "reference": reference,
+            "runtime": "onnxruntime (CPU)",
+        },
         "ops": ops,
         "onnxruntime_graph": session.optimized,
     }

@@ -14,7 +14,7 @@ from amrcomp.figures.plots import DTYPE_MARKERS, save
 
 PANELS = (
     ("energy_uj", "pareto_energy", "energy per inference (uJ, sparsity-aware qtools, log)"),
-    ("size_mib", "pareto_size", "size (MiB; QKeras: computed at its widths, log)"),
+    ("size_mib", "pareto_storage", "size (MiB; QKeras: computed at its widths, log)"),
     ("throughput_fps", "pareto_throughput", "throughput (frames/s, fastest CPU backend, log)"),
 )
 TRAINING_COLOURS = {"float": "tab:blue", "qat": "tab:orange", "pqat": "tab:green"}

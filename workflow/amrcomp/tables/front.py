@@ -22,8 +22,13 @@ from amrcomp.tables.build import paper_name
 from amrcomp.tables.paired import accuracy_ci, drop
 from amrcomp.tables.schema import frame
 
-# Cost axes of the front: column -> whether more is better.
+# Cost axes of the front: column -> whether more is better, and the column of its Pareto flag.
 AXES = {"energy_uj": False, "size_mib": False, "throughput_fps": True}
+PARETO = {
+    "energy_uj": "pareto_energy",
+    "size_mib": "pareto_storage",
+    "throughput_fps": "pareto_throughput",
+}
 # Which uniform qtools dtype prices a TFLite dtype (dynamic-range has none).
 ENERGY_DTYPE = {"fp32": "fp32", "fp16": "fp16", "int8": "int8"}
 
@@ -57,7 +62,7 @@ def mark_pareto(rows: list[dict[str, Any]]) -> None:
         points = [r for r in rows if r["status"] == "measured" and pd.notna(r.get(axis))]
         for row in points:
             cost, acc = sign * row[axis], row["accuracy_pct"]
-            row[f"pareto_{axis.split('_')[0]}"] = not any(
+            row[PARETO[axis]] = not any(
                 o is not row
                 and o["model"] == row["model"]
                 and o["accuracy_pct"] >= acc
@@ -87,7 +92,7 @@ def paper_rows(models: dict[str, Any]) -> list[dict[str, Any]]:
                     "status": "paper",
                     "accuracy_pct": accuracy,
                     "size_mib": size,
-                    "size_source": "the paper's Table IV",
+                    "storage": "the paper's Table IV",
                     "energy_uj": energy["int8" if dtype == "dynamic" else dtype],
                     "energy_source": "the paper's Sec. III-D qtools estimate",
                 }
@@ -142,7 +147,7 @@ def front(
             row.update(
                 dtype=f"w{parsed.bits[0]}a{parsed.bits[1]}",
                 size_mib=own["size_bytes"] / records.MIB,
-                size_source=f"computed: kernels at {parsed.bits[0]} bits, biases at >= 8",
+                storage=f"computed: kernels at {parsed.bits[0]} bits, biases at >= 8",
                 energy_source="qtools at the model's own bit widths",
             )
         else:
@@ -151,7 +156,7 @@ def front(
             row.update(
                 dtype=dtype,
                 size_mib=records.sizes_mib(record)["size_mib"],
-                size_source=".tflite file",
+                storage=".tflite file",
                 energy_source=(
                     f"qtools uniform {ENERGY_DTYPE[dtype]} estimate"
                     + (f" of {parsed.parent}" if parsed.is_qat else "")
