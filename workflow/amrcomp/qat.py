@@ -26,8 +26,8 @@ from amrcomp.variants import QAT_LAYERS, Variant
 
 SCHEMES = ("qat", "pqat")
 QAT_BF16 = (
-    "tfmot's QuantizeWrapperV2 and QKeras' quantizers compute in float32: the quantisation-"
-    "aware fine-tune runs in fp32 on every host"
+    "tfmot's QuantizeWrapperV2 is a float32 layer whatever the policy, and QKeras' quantizers "
+    "would round bf16 inputs before quantising: quantisation-aware fine-tunes run in fp32"
 )
 
 
