@@ -119,13 +119,19 @@ def onnx_conversion_inputs(wildcards):
 
 ONNX = "onnx/{}.onnx"  # ONNX Runtime and OpenVINO run the same files
 DEPLOYED = dict(onnxruntime=ONNX, openvino=ONNX, litert="tflite/{}.tflite", tensorrt="trt/{}.plan")
+# Where a file's accuracy on a backend was scored already (amrcomp.bench.reused_evaluation).
+SCORED = dict(litert="eval/tflite/{}.json", onnxruntime="onnx/{}.check.json")
 
 
 def bench_inputs(wildcards):
-    """A backend's deployed file (ONNX, .tflite or plan; bf16: the fp32 one) and the test split."""
-    stem = f"{wildcards.model}/{wildcards.variant}-{variants.file_dtype(wildcards.dtype)}"
+    """A backend's deployed file (ONNX, .tflite or plan; bf16: the fp32 one), the test split, and
+    where that file was already scored on that backend at its own dtype."""
+    dtype = variants.file_dtype(wildcards.dtype)
+    stem = f"{wildcards.model}/{wildcards.variant}-{dtype}"
     inputs = {"test": split_files("test"), "manifest": DATA_MANIFEST}
     inputs["deployed"] = f"results/{DEPLOYED[wildcards.backend].format(stem)}"
+    if wildcards.backend in SCORED and dtype == wildcards.dtype:
+        inputs["scored"] = f"results/{SCORED[wildcards.backend].format(stem)}"
     if wildcards.backend == "tensorrt":
         inputs["build"] = f"results/trt/{stem}.build.json"
     return inputs

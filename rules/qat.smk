@@ -27,7 +27,7 @@ rule qat:
         mem_mb=8000,
         runtime=walltime.finetune_runtime(config),
     params:
-        settings=lambda wc: qat_settings(config, wc.model),
+        settings=lambda wc: qat_settings(config, wc.model, wc.variant),
         data_dir=data_dir_of_inputs,
     script:
         "../workflow/scripts/qat.py"

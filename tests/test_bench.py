@@ -18,10 +18,12 @@ from amrcomp.bench import (  # noqa: E402
     RECORD_KEYS,
     BackendUnsupported,
     open_runner,
+    reused_evaluation,
     run_benchmark,
     timing,  # noqa: E402
 )
 from amrcomp.frames import Split  # noqa: E402
+from amrcomp.scoring import summarise  # noqa: E402
 from amrcomp.settings import load_config, table5_variants  # noqa: E402
 from conftest import BENCH_SETTINGS, TINY  # noqa: E402
 
@@ -185,6 +187,37 @@ def test_ok_record_schema_and_figures(split, tmp_path):
     assert runner.calls == 3 * (2 + 3)  # three batch sizes x (warm-up + repeats)
     write_json(tmp_path / "r.json", record)  # JSON-serialisable, no NaN
     assert read_json(tmp_path / "r.json")["status"] == "ok"
+
+
+def test_an_earlier_evaluation_is_reused_not_scored_again(split, tmp_path):
+    deployed = tmp_path / "model.tflite"
+    deployed.write_bytes(b"\0" * 10)
+    predicted = np.zeros(len(split), dtype=np.int64)  # not the runner's answers: visibly reused
+    scored = tmp_path / "eval.json"
+    write_json(scored, summarise(split.labels, split.snr, predicted, CLASSES))
+    runner = LinearRunner(seconds_per_call=0.002)
+    reused = reused_evaluation(scored, split)
+    record = run_benchmark(lambda: runner, deployed, split, CLASSES, SETTINGS, LABELS, None, None,
+                           0, reused)  # fmt: skip
+    check_schema(record)
+    assert record["evaluation_source"] == str(scored)
+    assert record["accuracy"] == pytest.approx(float((split.labels == 0).mean()))
+    # an ONNX export's check record carries it under "evaluation"; one without it gives None
+    check = tmp_path / "x.check.json"
+    write_json(check, {"check": {"status": "checked"}, "evaluation": read_json(scored)})
+    assert reused_evaluation(check, split)["predicted"] == reused["predicted"]
+    write_json(check, {"check": {"status": "checked"}, "evaluation": None})
+    assert reused_evaluation(check, split) is None
+
+
+def test_an_evaluation_of_other_frames_is_refused(split, tmp_path):
+    other = summarise(split.labels[::-1], split.snr[::-1], split.labels, CLASSES)
+    write_json(tmp_path / "eval.json", other)
+    with pytest.raises(ValueError, match="scored other test frames"):
+        reused_evaluation(tmp_path / "eval.json", split)
+    write_json(tmp_path / "eval.json", {"accuracy": 0.5})
+    with pytest.raises(ValueError, match=r"no whole evaluation \(lacks \['classes'"):
+        reused_evaluation(tmp_path / "eval.json", split)
 
 
 def test_unsupported_record_keeps_backend_message(split, tmp_path):
@@ -359,7 +392,29 @@ def test_bench_jsons_for_configured_backends(tiny_run):
                         }
                     if record["status"] == "not_offered":  # bf16 where the runtime has none
                         assert dtype == "bf16" and record["message"]
+                    check_reuse(tiny_run, record)
                     # bf16 runs the fp32 file: no bf16 export exists
                     stem = f"{model}/{variant}-{variants.file_dtype(dtype)}"
                     check = tiny_run / f"results/onnx/{stem}.check.json"
                     assert read_json(check)["check"]["status"] == "checked"
+
+
+def check_reuse(run, record: dict) -> None:
+    """LiteRT and ONNX Runtime rows at their file's own dtype take the accuracy their file was
+    scored with on that runtime (eval_tflite, the export check); other rows score it."""
+    stem = f"{record['model']}/{record['variant']}-{record['dtype']}"
+    scored = {
+        "litert": f"results/eval/tflite/{stem}.json",
+        "onnxruntime": f"results/onnx/{stem}.check.json",
+    }
+    source = scored.get(record["backend"]) if record["status"] == "ok" else None
+    if source and record["backend"] == "onnxruntime" and variants.parse(record["variant"]).is_qat:
+        source = None  # its check compared with LiteRT, without labels
+    assert record["evaluation_source"] == source, (stem, record["backend"])
+    if source:
+        earlier = read_json(run / source)
+        earlier = earlier.get("evaluation", earlier)
+        assert (record["predicted"], record["accuracy"]) == (
+            earlier["predicted"],
+            earlier["accuracy"],
+        )

@@ -140,7 +140,7 @@ def test_qat_variants_are_checked_without_tensorflow(tmp_path):
     import subprocess
     import sys
 
-    from amrcomp.settings import front_controls, qat_settings, qat_variants
+    from amrcomp.settings import front_controls, model_finetune, qat_settings, qat_variants
 
     tiny = load_config(CONFIG_DIR / "tiny.yaml")
     assert qat_variants(tiny, "qkeras") == ["qkeras-w8a8", "qkeras-w4a4"]
@@ -148,7 +148,16 @@ def test_qat_variants_are_checked_without_tensorflow(tmp_path):
     assert front_controls(tiny)["qat"] == front_controls(tiny)["qkeras-w4a4"] == "control-magnitude"
     assert front_controls(tiny)["filters-50"] == "control-filters"
     assert "control-filters" not in front_controls(tiny)
-    assert qat_settings(tiny, "model1")["finetune"]["frames"] == 800  # magnitude's recipe
+    assert qat_settings(tiny, "model1", "qat")["finetune"]["frames"] == 800  # magnitude's recipe
+    # QKeras variants may follow another method's control, and are then compared with it
+    longer = load_config(
+        CONFIG_DIR / "tiny.yaml", write(tmp_path, {"qat": {"qkeras_recipe": "filters"}})
+    )
+    filters = qat_settings(longer, "model1", "qkeras-w4a4")["finetune"]
+    assert filters == model_finetune(longer, "model1", "filters")
+    assert filters != qat_settings(longer, "model1", "qat")["finetune"]
+    assert front_controls(longer)["qkeras-w4a4"] == "control-filters"
+    assert front_controls(longer)["qat"] == "control-magnitude"
     check = "from amrcomp.settings import load_config; load_config(sys.argv[1])"
     code = f"import sys; {check}; print('tensorflow' in sys.modules)"
     tiny_path = str(CONFIG_DIR / "tiny.yaml")
@@ -163,6 +172,14 @@ def test_qat_variants_are_checked_without_tensorflow(tmp_path):
     for name, message in refusals.items():
         with pytest.raises(ConfigError, match=message):
             load_config(write(tmp_path, {"qat": {"variants": [name]}}))
+    no_filters = {
+        "prune": {"methods": ["magnitude"]},
+        "models": {m: {"method_sparsities": {}} for m in ("model1", "model2")},
+        "qat": {"variants": ["qkeras-w8a8"], "qkeras_recipe": "filters"},
+        "tables": {"table5_variants": ["magnitude-50"]},
+    }
+    with pytest.raises(ConfigError, match=r"qat.qkeras_recipe: 'qkeras-w8a8' would follow 'fil"):
+        load_config(write(tmp_path, no_filters))
     for name in ("int4", "pqat-filters-50"):  # the schema's pattern refuses these
         with pytest.raises(WorkflowError, match="qat"):
             load_config(write(tmp_path, {"qat": {"variants": [name]}}))

@@ -18,9 +18,11 @@ import onnx  # noqa: E402
 from onnx import TensorProto, numpy_helper  # noqa: E402
 
 from amrcomp import export  # noqa: E402
+from amrcomp.atomic import write_json  # noqa: E402
 from amrcomp.frames import Split, load_split, write_split  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.runtimes import onnx_predictor  # noqa: E402
+from amrcomp.scoring import encode_classes  # noqa: E402
 from conftest import ROOT, snakemake  # noqa: E402
 
 N_FRAMES = 96
@@ -325,6 +327,7 @@ def data_dir(frames, tmp_path_factory):
     split = Split(x=frames[..., 0], labels=labels, snr=np.zeros(len(frames), np.int64))
     for name in ("test", "train"):
         write_split(out, name, split)
+    write_json(out / "manifest.json", {"classes": [f"c{i}" for i in range(11)]})
     return out
 
 
@@ -370,7 +373,12 @@ def test_conversion_is_checked_against_the_fp32_export(
     frames, labels = test.model_input(), test.labels
     fp32, converted = onnx_predictor(relabelled_fp32, 1), onnx_predictor(out, 1)
     expected = export.compare(fp32, converted, frames, 40, labels, CHECK["margin"])
+    predicted = expected.pop("predicted_classes")
     assert {k: check[k] for k in expected} == expected and check["max_abs_diff"] > 0
+    # the file's evaluation on ONNX Runtime, which its benchmark row reuses
+    evaluation = record["evaluation"]
+    assert evaluation["predicted"] == encode_classes(predicted) and evaluation["threads"] == 1
+    assert evaluation["accuracy"] == expected["accuracy"] == np.mean(predicted == labels)
     against_keras = export.compare(keras_predict, converted, frames, margin=CHECK["margin"])
     assert against_keras["decisive_frames"] > 0 and against_keras["decisive_agreement"] == 0.0
 

@@ -72,12 +72,34 @@ def test_import_leaves_tensorflow_out():
     assert proc.stdout.strip() == "[]"
 
 
-def test_input_exponent_fills_the_unit_range():
-    assert lowbit.input_exponent(np.array([0.03, -0.01])) == 5  # 0.03 * 32 = 0.96
-    assert lowbit.input_exponent(np.array([-4.0])) == -2
-    assert lowbit.relu_integer_bits(0.4) == 0 and lowbit.relu_integer_bits(5.0) == 3
-    with pytest.raises(ValueError, match="positive, finite peak"):
-        lowbit.input_exponent(np.zeros(4))
+def test_range_exponent_covers_the_values_or_clips_rare_peaks():
+    assert lowbit.range_exponent(np.array([0.03, -0.01]), 8, signed=True) == -5  # [-1/32, 1/32)
+    assert lowbit.range_exponent(np.array([3.0, 0.5]), 8, signed=False) == 2
+    # Most outputs ~0.05, one at 3: at 4 bits the peak's range (step 1/4) would zero them all.
+    relu = np.r_[np.linspace(0.0, 0.1, 10_000), 3.0]
+    assert lowbit.range_exponent(relu, 4, signed=False) < 0
+    assert lowbit.range_exponent(relu, 8, signed=False) > lowbit.range_exponent(relu, 4, False)
+    with pytest.raises(ValueError, match="not all zero"):
+        lowbit.range_exponent(np.zeros(4), 8, signed=True)
+
+
+def test_scaled_ranges_are_undone_in_the_next_kernel():
+    """A relu whose outputs are all far below 1 gets a scaled-up [0, 1) range; the float scores
+    survive only if the next kernel divides that scale out again."""
+    keras().utils.set_random_seed(1)
+    inputs = keras().Input((2, 128, 1))
+    x = keras().layers.Conv2D(4, (2, 3), activation="relu", name="conv1")(inputs)
+    x = keras().layers.Dense(N_CLASSES, activation="softmax", name="dense")(
+        keras().layers.Flatten()(x)
+    )
+    model = keras().Model(inputs, x, name="small")
+    kernel, bias = model.get_layer("conv1").get_weights()
+    model.get_layer("conv1").set_weights([kernel / 64, bias / 64])
+    frames = TRAIN.model_input()[:128]
+    qmodel = lowbit.quantized_clone(model, 8, 8, frames)
+    assert qmodel.get_layer("conv1").activation.integer == 0
+    expected, got = model.predict(frames, verbose=0), qmodel.predict(frames, verbose=0)
+    assert np.abs(expected - got).max() < 0.05
 
 
 def test_clone_refuses_unsupported_layers():

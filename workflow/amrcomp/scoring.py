@@ -66,6 +66,14 @@ def confusion(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.n
     )
 
 
+# What `summarise` records, the keys a stage reusing another's evaluation copies.
+SUMMARY_KEYS = (
+    *("classes", "snrs", "n_frames", "accuracy", "accuracy_pct", "n_frames_from_0db"),
+    *("accuracy_from_0db_pct", "labels", "predicted", "frames_sha256", "accuracy_per_snr"),
+    *("confusion", "confusion_per_snr"),
+)
+
+
 def summarise(
     labels: np.ndarray, snr: np.ndarray, predicted: np.ndarray, classes: list[str]
 ) -> dict[str, Any]:

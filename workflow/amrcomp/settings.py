@@ -226,8 +226,15 @@ def table5_variants(config: dict[str, Any], model: str) -> list[str]:
     return list(chosen[model])
 
 
-# Quantisation-aware variants follow the recipe of this method's control and are compared with it.
+# tfmot's quantisation-aware variants follow the recipe of this method's control and are compared
+# with it; QKeras' follow qat.qkeras_recipe's (`qat_recipe`).
 QAT_RECIPE = "magnitude"
+
+
+def qat_recipe(config: dict[str, Any], training: str) -> str:
+    """The pruning method whose dense control a quantisation-aware variant of this kind of
+    training ('qat', 'pqat', 'qkeras') is fine-tuned like and compared with."""
+    return config["qat"]["qkeras_recipe"] if training == "qkeras" else QAT_RECIPE
 
 
 def qat_variants(config: dict[str, Any], training: str | None = None) -> list[str]:
@@ -236,13 +243,14 @@ def qat_variants(config: dict[str, Any], training: str | None = None) -> list[st
     return [v for v in names if training is None or variants.parse(v).training == training]
 
 
-def qat_settings(config: dict[str, Any], model: str) -> dict[str, Any]:
-    """What a quantisation-aware fine-tune of `model` depends on (the variant is its wildcard):
-    the recipe of `QAT_RECIPE`'s control (same frames, steps, learning rate, distillation),
-    seeds, and the calibration draw that sets a QKeras model's input and activation ranges."""
+def qat_settings(config: dict[str, Any], model: str, variant: str) -> dict[str, Any]:
+    """What one quantisation-aware fine-tune depends on: the recipe of its `qat_recipe` control
+    (same frames, steps, learning rate, distillation), seeds, and the calibration draw that sets
+    a QKeras model's input and activation ranges."""
     train, quantize = config["models"][model]["train"], config["quantize"]
+    method = qat_recipe(config, variants.parse(variant).training)
     return {
-        "finetune": model_finetune(config, model, QAT_RECIPE),
+        "finetune": model_finetune(config, model, method),
         **{key: train[key] for key in ("seed", "beta_1", "beta_2", "precision")},
         "calibration": {
             "frames": quantize["calibration_frames"],
@@ -253,12 +261,13 @@ def qat_settings(config: dict[str, Any], model: str) -> dict[str, Any]:
 
 def front_controls(config: dict[str, Any]) -> dict[str, str]:
     """The dense control of each point of the accuracy-cost front: a pruned variant's (or a
-    pqat variant's parent's) own, every other's (baseline, qat, QKeras) `QAT_RECIPE`'s."""
-    lead = controls(config).get(QAT_RECIPE)
+    pqat variant's parent's) own, a QAT variant's its `qat_recipe` control's, the baseline's
+    `QAT_RECIPE`'s."""
+    leads = controls(config)
     out = {}
     for name in [*all_variants(config), *config["qat"]["variants"]]:
         parsed = variants.parse(name)
-        own = control_of(config, parsed.parent) or lead
+        own = control_of(config, parsed.parent) or leads.get(qat_recipe(config, parsed.training))
         if own and not parsed.control:
             out[name] = own
     return out
@@ -273,6 +282,12 @@ def check_qat(config: dict[str, Any]) -> None:
         except ValueError as err:
             raise ConfigError(f"qat.variants: {err}") from None
         kind = "qkeras" if parsed.training == "qkeras" else "tfmot"
+        recipe = qat_recipe(config, parsed.training)
+        if recipe not in config["prune"]["methods"]:
+            raise ConfigError(
+                f"qat.qkeras_recipe: {name!r} would follow {recipe!r}'s control, but "
+                f"prune.methods {config['prune']['methods']} has no {recipe!r}"
+            )
         for model, entry in config["models"].items():
             try:
                 built = layer_types(entry["arch"])

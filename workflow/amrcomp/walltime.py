@@ -72,14 +72,18 @@ def finetune_runtime(config: dict[str, Any]) -> Runtime:
     (a quantisation-aware variant's: its control's). A fine-tune on
     few frames still validates on the whole split each epoch: those frames are counted as if
     trained on (an upper bound; a forward pass costs about a third of a training step)."""
-    from amrcomp.settings import QAT_RECIPE, model_finetune
+    from amrcomp.settings import model_finetune, qat_recipe
 
     frames = dataset_frames(config["dataset"])
     split = config["dataset"]["split"]
 
     def runtime(wildcards, attempt: int = 1) -> int:
         parsed = variants.parse(wildcards.variant)  # a QAT variant: its control's recipe
-        method = QAT_RECIPE if parsed.is_qat else variants.parse_finetuned(parsed.name).method
+        method = (
+            qat_recipe(config, parsed.training)
+            if parsed.is_qat
+            else variants.parse_finetuned(parsed.name).method
+        )
         recipe = model_finetune(config, wildcards.model, method)
         train = frames * split["train"]
         per_epoch = min(recipe["frames"] or train, train) + frames * split["val"]

@@ -31,6 +31,7 @@ def benchmark(log: logging.Logger) -> None:
         inputs.get("build"),
         log,
         inputs.fp16_reference or None,
+        inputs.get("scored"),
     )
     write_json(snakemake.output[0], record)
 

@@ -10,6 +10,10 @@ refused op and dtype) with every figure set to null, so the tables can show it i
 failing. A precision the runtime or CPU does not offer at all (bf16 but on OpenVINO with a
 BF16-capable CPU: `amrcomp.bench.offers`) is recorded as "not_offered" with the reason, before
 anything is loaded.
+
+Accuracy is scored once per file and runtime: a LiteRT row reuses the file's eval_tflite
+record and an ONNX Runtime row its export check's evaluation (`reused_evaluation`), so a timing
+slot is spent on timing; OpenVINO and TensorRT rows score the split themselves.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from amrcomp.bench.timing import TimedCall, measure
 from amrcomp.frames import Split, load_split, read_manifest
 from amrcomp.machine import devices, machine_info
 from amrcomp.runtimes import BackendUnsupported
-from amrcomp.scoring import evaluate
+from amrcomp.scoring import SUMMARY_KEYS, evaluate, frames_checksum
 from amrcomp.sizes import file_sizes
 from amrcomp.variants import BACKENDS
 
@@ -36,7 +40,7 @@ SETTINGS_KEYS = ("batch_sizes", "warmup", "repeats", "min_seconds", "threads", "
 RECORD_KEYS = (
     *records.BENCH_KEYS,  # what the tables read, and what the benchmark adds:
     *("accuracy", "accuracy_pct", "throughput_fps", "latency_ms", "timing", "threads"),
-    *("batch_sizes", "backend_info", "deployed_file", "devices"),
+    *("batch_sizes", "backend_info", "deployed_file", "devices", "evaluation_source"),
     *("executed_precision", "precision_evidence", "compute_ops"),
 )
 # Test frames a runner may measure its precision on (LiteRT compares the first few with fp32-
@@ -109,21 +113,28 @@ def run_benchmark(
     log: logging.Logger | None = None,
     extra_info: dict[str, Any] | None = None,
     device: int = 0,
+    evaluation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate and time one deployed model; `labels` are model/variant/dtype/backend, `device`
-    the CUDA device of a GPU backend."""
+    the CUDA device of a GPU backend, `evaluation` the file's evaluation on this runtime when
+    an earlier job scored it (`reused_evaluation`), else it is scored here."""
     settings = check_settings(settings)
     record = base_record(deployed, settings, labels, device)
     runner = None
     try:
         runner = open_fn()
         record["backend_info"] = {**runner.info(), **(extra_info or {})}
-        evaluation = evaluate(runner.predict, test, classes, int(settings["eval_batch_size"]))
+        if evaluation is None:
+            evaluation = evaluate(runner.predict, test, classes, int(settings["eval_batch_size"]))
+        else:
+            evaluation = dict(evaluation)
+            record["evaluation_source"] = evaluation.pop("evaluation_source")
         if log:
             log.info(
-                "accuracy %.2f %% on %d test frames",
+                "accuracy %.2f %% on %d test frames (%s)",
                 evaluation["accuracy_pct"],
                 evaluation["n_frames"],
+                record["evaluation_source"] or "scored here",
             )
         executed = runner.precision(test.model_input(0, PRECISION_FRAMES))
         if log:
@@ -154,6 +165,22 @@ def run_benchmark(
     return {**evaluation, **record, **timing, **executed, "status": "ok", "message": None}
 
 
+def reused_evaluation(path: str | Path, test: Split) -> dict[str, Any] | None:
+    """The evaluation of the same file on the same runtime an earlier job wrote (an eval_tflite
+    record, or an ONNX export check's `evaluation`), with `evaluation_source`; None if that
+    job recorded none. Refuses one of other frames than `test`."""
+    data = read_json(path)
+    data = data.get("evaluation") if "check" in data else data
+    if not data:
+        return None
+    missing = [key for key in SUMMARY_KEYS if key not in data]
+    if missing:
+        raise ValueError(f"{path} holds no whole evaluation (lacks {missing}); delete it and rerun")
+    if data["frames_sha256"] != frames_checksum(test.labels, test.snr):
+        raise ValueError(f"{path} scored other test frames than this benchmark's; rerun it")
+    return {**{key: data[key] for key in SUMMARY_KEYS}, "evaluation_source": str(path)}
+
+
 def base_record(
     deployed: str | Path, settings: dict[str, Any], labels: dict[str, str], device: int = 0
 ) -> dict[str, Any]:
@@ -167,6 +194,7 @@ def base_record(
         "machine": machine_info(),
         "devices": backend_devices(labels["backend"], device),
         **file_sizes(deployed),
+        "evaluation_source": None,
     }
 
 
@@ -242,11 +270,13 @@ def benchmark_file(
     build: str | Path | None = None,
     log: logging.Logger | None = None,
     fp16_reference: str | Path | None = None,
+    scored: str | Path | None = None,
 ) -> dict[str, Any]:
     """The record of one deployed file on the backend `labels["backend"]`, over the test split.
 
     `build` is a TensorRT engine's build record (the plan's provenance), kept in backend_info;
-    `fp16_reference` the fp16 ONNX export LiteRT measures its float precision against.
+    `fp16_reference` the fp16 ONNX export LiteRT measures its float precision against; `scored`
+    an earlier job's record of the file's evaluation on this runtime (`reused_evaluation`).
     The test split is read into memory: timed batches must not page in from disk. A bf16 row
     first asks whether the backend offers bf16 here, and records why not without loading.
     """
@@ -286,6 +316,7 @@ def benchmark_file(
         log,
         extra,
         device,
+        reused_evaluation(scored, test) if scored else None,
     )
     if log:
         message = f": {record['message']}" if record["message"] else ""

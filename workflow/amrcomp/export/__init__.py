@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from amrcomp.atomic import atomic_path
-from amrcomp.frames import draw_indices, load_split
+from amrcomp.frames import draw_indices, load_split, read_manifest
 from amrcomp.runtimes import BackendUnsupported, onnx_predictor, reference_predictor
+from amrcomp.scoring import summarise
 
 if TYPE_CHECKING:
     import onnx
@@ -215,11 +216,13 @@ def compare(
     *decisive* frames, where the reference's top-1 score beats its top-2 by at least `margin`:
     a weak classifier (low-SNR frames) has many near-ties whose argmax any rounding flips, so
     only decisive frames tell a faithful quantised export from a broken one. With `labels`,
-    also both accuracies and the candidate's accuracy drop.
+    also both accuracies, the candidate's accuracy drop and its class per frame
+    (`predicted_classes`, an array: the evaluation the export's benchmark reuses).
     """
     if len(frames) == 0:
         raise ValueError("no frames to compare the export on (empty test split)")
     max_diff, agree, decisive, decisive_agree, ref_hits, hits = 0.0, 0, 0, 0, 0, 0
+    predicted = np.empty(len(frames), dtype=np.int64)
     for start in range(0, len(frames), batch_size):
         batch = frames[start : start + batch_size]
         ref = np.asarray(reference(batch), dtype=np.float64)
@@ -229,6 +232,7 @@ def compare(
                 f"export returns scores of shape {got.shape}; {reference_name} returns {ref.shape}"
             )
         max_diff = max(max_diff, float(np.abs(ref - got).max()))
+        predicted[start : start + len(got)] = got.argmax(1)
         same = ref.argmax(1) == got.argmax(1)
         top2 = np.sort(ref, axis=1)[:, -2:]
         sure = (top2[:, 1] - top2[:, 0]) >= margin
@@ -256,6 +260,7 @@ def compare(
             reference_accuracy=ref_hits / len(frames),
             accuracy=hits / len(frames),
             accuracy_drop=(ref_hits - hits) / len(frames),
+            predicted_classes=predicted,
         )
     return figures
 
@@ -477,6 +482,8 @@ def export_checked(
             **settings["check"],
         )
         check["reference_runtime"] = reference["runtime"]
+        classes = read_manifest(data_dir)["classes"]
+        evaluation = runtime_evaluation(check, test, classes, threads)
         if log:
             figures = {k: v for k, v in check.items() if k != "n_frames"}
             log.info("check on %d test frames: %s", check["n_frames"], figures)
@@ -489,4 +496,20 @@ def export_checked(
         "ops": ops,
         "source": str(source),
         **file_sizes(out),
+        "evaluation": evaluation,
     }
+
+
+def runtime_evaluation(
+    check: dict[str, Any], test, classes: list[str], threads: int
+) -> dict[str, Any] | None:
+    """The export's evaluation record on ONNX Runtime (`amrcomp.scoring.summarise`) from the
+    check's class per frame, which it pops; None unless the check ran there on the whole split.
+
+    The ONNX Runtime benchmark of the same file reuses it instead of scoring the split again
+    (ONNX Runtime's CPU kernels give the same classes at 1 and 2 threads: README "Benchmarks").
+    """
+    predicted = check.pop("predicted_classes", None)
+    if predicted is None or check["runtime"] != ORT_CPU or len(predicted) != len(test):
+        return None
+    return {**summarise(test.labels, test.snr, predicted, classes), "threads": int(threads)}

@@ -9,7 +9,6 @@ so per-layer rows line up with its profile. Importing this module imports no Ten
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -23,28 +22,43 @@ MIN_BIAS_BITS = 8
 QUANTIZED = ("QConv2D", "QDense")
 
 
-def input_exponent(frames: np.ndarray) -> int:
-    """k with max|x| * 2**k in (0.5, 1]: raw frames (peaks ~0.03) then fill quantized_bits(A, 0)'s
-    [-1, 1) instead of rounding to zero. QKeras refuses negative integer bits; a power-of-two
-    scale is the same fixed-point format, its binary point moved."""
-    peak = float(np.max(np.abs(frames))) if np.size(frames) else 0.0
-    if not np.isfinite(peak) or peak <= 0:
-        raise ValueError(f"calibration frames need a positive, finite peak (got {peak})")
-    return math.floor(-math.log2(peak))
+# Range exponents tried for an activation's fixed-point format: [0, 2**e) or [-2**e, 2**e).
+RANGE_EXPONENTS = range(-12, 13)
+# Values an exponent is chosen on (a fixed stride through them, so the choice is deterministic).
+RANGE_SAMPLE = 1 << 20
 
 
-def relu_integer_bits(peak: float) -> int:
-    """Integer bits of a quantized_relu that holds `peak` unclipped (QKeras allows none below 0)."""
-    return max(0, math.ceil(math.log2(peak))) if peak > 0 else 0
+def range_exponent(values: np.ndarray, bits: int, signed: bool) -> int:
+    """The e whose `bits`-bit fixed-point range [0, 2**e) (signed: [-2**e, 2**e)) rounds
+    `values` with the least squared error.
+
+    The peak is the wrong range at 4 bits: a relu's few large outputs would set a step (1/16 of
+    the range) above most outputs' size, and those round to zero; the MSE choice clips the
+    rare peaks instead (Banner et al., "Post training 4-bit quantization", NeurIPS 2019).
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    values = values[:: max(1, values.size // RANGE_SAMPLE)]
+    if not values.size or not np.all(np.isfinite(values)) or not np.any(values):
+        raise ValueError("calibration values must be finite and not all zero to set a range")
+    levels = 2 ** (bits - 1) if signed else 2**bits
+    low = -levels if signed else 0
+
+    def error(e: int) -> float:
+        step = 2.0**e / levels
+        return float(
+            np.mean((values - np.clip(np.round(values / step), low, levels - 1) * step) ** 2)
+        )
+
+    return min(RANGE_EXPONENTS, key=error)
 
 
-def _relu_peaks(model, frames: np.ndarray) -> dict[str, float]:
-    """Largest output of each relu layer of the float model on the calibration frames."""
+def _relu_outputs(model, frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Each relu layer's outputs of the float model on the calibration frames."""
     relus = [layer for layer in model.layers if layer.get_config().get("activation") == "relu"]
     probe = tfsetup.keras().Model(model.inputs, [layer.output for layer in relus])
     outputs = probe.predict(frames, batch_size=256, verbose=0)
     outputs = outputs if isinstance(outputs, list) else [outputs]
-    return {layer.name: float(np.max(out)) for layer, out in zip(relus, outputs)}
+    return {layer.name: np.asarray(out) for layer, out in zip(relus, outputs)}
 
 
 def quantized_clone(
@@ -56,10 +70,13 @@ def quantized_clone(
     Conv2D/Dense -> QConv2D/QDense: W-bit kernels with per-output-channel power-of-two scales
     (alpha="auto_po2": the first kernel carries the folded input scale, ~100x the others, so one
     fixed range would clip it or zero the rest), biases at max(W, MIN_BIAS_BITS) bits, relu as
-    quantized_relu(A) with integer bits from the float activations' peaks on `calibration`
-    ((n, 2, L, 1) training frames). The input is scaled by 2**`input_exponent` (undone in the
-    first kernel, exactly) and quantised to `input_bits` (default A). The output keeps its softmax.
-    Fine-tune it with input_scale null: a further input scale cannot be folded past the rescale.
+    quantized_relu(A). Each range is `range_exponent`'s on `calibration` ((n, 2, L, 1) training
+    frames): the input is scaled by a power of two and quantised to `input_bits` (default A); a
+    relu range below [0, 1), which QKeras cannot express, becomes [0, 1) on outputs scaled up by
+    2**s (kernel and bias times 2**s). Each power of two is undone in the next kernel, exactly,
+    since only relu, pooling, dropout and flatten (all positively homogeneous) lie between.
+    The output keeps its softmax. Fine-tune it with input_scale null: a further input scale
+    cannot be folded past the rescale.
     """
     from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
@@ -72,10 +89,11 @@ def quantized_clone(
     if unknown:
         raise ValueError(f"{model.name}: QKeras cannot rebuild layers {unknown}")
     frames = np.asarray(calibration, dtype=np.float32)
-    exponent, peaks = input_exponent(frames), _relu_peaks(model, frames)
+    scale = 2.0 ** -range_exponent(frames, in_bits, signed=True)  # what the next kernel undoes
+    outputs = _relu_outputs(model, frames)
     keras = tfsetup.keras()
     inputs = keras.Input(shape=model.input_shape[1:], name=model.layers[0].name)
-    x = keras.layers.Rescaling(2.0**exponent, name="input_po2_scale")(inputs)
+    x = keras.layers.Rescaling(scale, name="input_po2_scale")(inputs)
     # A string, not a quantizer object: QActivation saves its argument as given, and a .keras
     # file cannot rebuild an object from that.
     x = QActivation(f"quantized_bits({in_bits},0,alpha=1)", name="input_quant")(x)
@@ -85,18 +103,20 @@ def quantized_clone(
         if kind not in ("Conv2D", "Dense"):
             x = type(layer).from_config(config)(x)
             continue
-        activation = config["activation"]
+        kernel, *bias = layer.get_weights()
+        weights[layer.name] = [kernel / np.float32(scale), *bias]
+        activation, scale = config["activation"], 1.0
         if activation == "relu":
-            config["activation"] = quantized_relu(act_bits, relu_integer_bits(peaks[layer.name]))
+            exponent = range_exponent(outputs[layer.name], act_bits, signed=False)
+            scale = 2.0 ** max(0, -exponent)
+            weights[layer.name] = [w * np.float32(scale) for w in weights[layer.name]]
+            config["activation"] = quantized_relu(act_bits, max(0, exponent))
         elif layer is not model.layers[-1] or activation not in ("softmax", "linear"):
             raise ValueError(f"{model.name}: cannot quantise {layer.name}'s {activation!r}")
         config["kernel_quantizer"] = quantized_bits(weight_bits, 0, alpha="auto_po2")
         bias_bits = max(weight_bits, MIN_BIAS_BITS)
         config["bias_quantizer"] = quantized_bits(bias_bits, 0, alpha="auto_po2")
         x = (QConv2D if kind == "Conv2D" else QDense)(**config)(x)
-        weights[layer.name] = layer.get_weights()
-        if len(weights) == 1:  # the first kernel sees the rescaled input
-            weights[layer.name][0] /= np.float32(2.0**exponent)
     qmodel = keras.Model(inputs, x, name=f"{model.name}_w{weight_bits}a{act_bits}")
     for name, values in weights.items():
         qmodel.get_layer(name).set_weights(values)
