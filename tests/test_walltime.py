@@ -71,3 +71,21 @@ def test_an_architecture_without_throughput_takes_the_default_or_is_refused():
     del config["cluster"]["samples_per_second"]["default"]
     with pytest.raises(ConfigError, match=r"cluster\.samples_per_second\.tekbiyik.*default"):
         check_config(config)
+
+
+def test_a_quantisation_aware_fine_tune_asks_for_its_controls_time():
+    """qat/pqat follow control-magnitude's recipe, QKeras models qat.qkeras_recipe's control
+    (on the default data, where the two controls' requests differ)."""
+    config = load_config(ROOT / "config" / "beyond.yaml")
+    finetune = walltime.finetune_runtime(config)
+    assert finetune(SimpleNamespace(model="model1", variant="control-filters")) > finetune(
+        SimpleNamespace(model="model1", variant="control-magnitude")
+    )
+    for recipe, control in (("magnitude", "control-magnitude"), ("filters", "control-filters")):
+        config["qat"]["qkeras_recipe"] = recipe
+        for model in config["models"]:
+            asked = finetune(SimpleNamespace(model=model, variant="qkeras-w4a4"))
+            assert asked == finetune(SimpleNamespace(model=model, variant=control))
+            assert finetune(SimpleNamespace(model=model, variant="qat")) == finetune(
+                SimpleNamespace(model=model, variant="control-magnitude")
+            )
