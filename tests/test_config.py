@@ -180,6 +180,14 @@ def test_qat_variants_are_checked_without_tensorflow(tmp_path):
     }
     with pytest.raises(ConfigError, match=r"qat.qkeras_recipe: 'qkeras-w8a8' would follow 'fil"):
         load_config(write(tmp_path, no_filters))
+    no_magnitude = {
+        **no_filters,
+        "prune": {"methods": ["filters"]},
+        "qat": {"variants": ["qat"]},
+        "tables": {"table5_variants": ["baseline"]},
+    }
+    with pytest.raises(ConfigError, match=r"qat.variants: 'qat' would follow 'magnitude'"):
+        load_config(write(tmp_path, no_magnitude))
     for name in ("int4", "pqat-filters-50"):  # the schema's pattern refuses these
         with pytest.raises(WorkflowError, match="qat"):
             load_config(write(tmp_path, {"qat": {"variants": [name]}}))

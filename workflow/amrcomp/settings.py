@@ -284,8 +284,9 @@ def check_qat(config: dict[str, Any]) -> None:
         kind = "qkeras" if parsed.training == "qkeras" else "tfmot"
         recipe = qat_recipe(config, parsed.training)
         if recipe not in config["prune"]["methods"]:
+            key = "qat.qkeras_recipe" if kind == "qkeras" else "qat.variants"
             raise ConfigError(
-                f"qat.qkeras_recipe: {name!r} would follow {recipe!r}'s control, but "
+                f"{key}: {name!r} would follow {recipe!r}'s control, but "
                 f"prune.methods {config['prune']['methods']} has no {recipe!r}"
             )
         for model, entry in config["models"].items():

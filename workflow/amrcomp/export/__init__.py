@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from amrcomp.atomic import atomic_path
-from amrcomp.frames import draw_indices, load_split, read_manifest
+from amrcomp.frames import Split, draw_indices, load_split, read_manifest
 from amrcomp.runtimes import BackendUnsupported, onnx_predictor, reference_predictor
 from amrcomp.scoring import summarise
 
@@ -501,7 +501,7 @@ def export_checked(
 
 
 def runtime_evaluation(
-    check: dict[str, Any], test, classes: list[str], threads: int
+    check: dict[str, Any], test: Split, classes: list[str], threads: int
 ) -> dict[str, Any] | None:
     """The export's evaluation record on ONNX Runtime (`amrcomp.scoring.summarise`) from the
     check's class per frame, which it pops; None unless the check ran there on the whole split.
