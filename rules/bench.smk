@@ -40,6 +40,8 @@ rule trt_build:
 rule benchmark:
     input:
         unpack(bench_inputs),
+        test=split_files("test"),
+        manifest=DATA_MANIFEST,
         # LiteRT measures the precision its float models ran in against the fp16 ONNX export.
         fp16_reference=lambda w: (
             f"results/onnx/{w.model}/{w.variant}-fp16.onnx"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from amrcomp import frames as frames_io, gpu, variants, walltime
+from amrcomp.atomic import read_json
 from amrcomp.bench.offers import known_not_offered
 from amrcomp.models import module_path
 from amrcomp.settings import *  # noqa: F403 - the rules' params
@@ -60,11 +61,6 @@ def qat_parent(wildcards):
     return f"results/models/{wildcards.model}/{variants.model_stem(parent)}.keras"
 
 
-def prune_summaries(names):
-    """Fine-tune summaries (pruned variants, controls) of each model's variants `names[model]`."""
-    return [f"results/models/{m}/{variants.model_stem(v)}.json" for m in MODELS for v in names[m]]
-
-
 def per_variant(pattern, variant_list=VARIANTS, models=MODELS, **more):
     """`pattern` over models x variants (one list, or model -> its list) x further wildcards."""
     lists = variant_list if isinstance(variant_list, dict) else dict.fromkeys(models, variant_list)
@@ -83,7 +79,8 @@ KERAS_EVALS = per_variant(KERAS_EVAL)
 TFLITE_EVALS = per_variant(TFLITE_EVAL, dtype=TFLITE_DTYPES)
 TABLE4_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE4_VARIANTS)
 TABLE4_TFLITE_EVALS = per_variant(TFLITE_EVAL, TABLE4_VARIANTS, dtype=TFLITE_DTYPES)
-PRUNE_SUMMARIES = prune_summaries({m: finetuned_variants(config, m) for m in MODELS})  # Table III
+FINETUNED = {m: [variants.model_stem(v) for v in finetuned_variants(config, m)] for m in MODELS}
+PRUNE_SUMMARIES = per_variant("results/models/{model}/{variant}.json", FINETUNED)  # Table III
 TABLE5_KERAS_EVALS = per_variant(KERAS_EVAL, TABLE5_VARIANTS)
 TABLE5_PRUNE_SUMMARIES = per_variant("results/models/{model}/pruned-{variant}.json", TABLE5_PRUNED)
 BENCHMARKS = per_variant(BENCH, TABLE5_VARIANTS, backend=BACKENDS, dtype=DEPLOY_DTYPES)
@@ -110,9 +107,11 @@ def of_model(pattern, variant_list=VARIANTS, **more):
 
 
 def onnx_conversion_inputs(wildcards):
-    """fp16/int8 derive from, and are checked against, the fp32 export; int8 calibrates on train."""
-    fp32 = f"results/onnx/{wildcards.model}/{wildcards.variant}-fp32.onnx"
-    inputs = {"fp32": fp32, "test": split_files("test")}  # no Keras model: no TensorFlow
+    """fp16/int8 derive from the fp32 export and are checked against its scores (no TensorFlow);
+    int8 calibrates on train."""
+    fp32 = f"results/onnx/{wildcards.model}/{wildcards.variant}-fp32"
+    inputs = {"fp32": f"{fp32}.onnx", "fp32_scores": f"{fp32}.scores.npy"}
+    inputs["test"] = split_files("test")
     train = {"train": split_files("train")} if wildcards.dtype == "int8" else {}
     return {**inputs, **train, "manifest": DATA_MANIFEST}
 
@@ -124,12 +123,15 @@ SCORED = dict(litert="eval/tflite/{}.json", onnxruntime="onnx/{}.check.json")
 
 
 def bench_inputs(wildcards):
-    """A backend's deployed file (ONNX, .tflite or plan; bf16: the fp32 one), the test split, and
-    where that file was already scored on that backend at its own dtype."""
+    """A backend's deployed file (bf16: the fp32 one) and where it was scored on that backend at
+    its own dtype; for a QAT file tf2onnx cannot convert, why not instead (a "not offered" row)."""
     dtype = variants.file_dtype(wildcards.dtype)
     stem = f"{wildcards.model}/{wildcards.variant}-{dtype}"
-    inputs = {"test": split_files("test"), "manifest": DATA_MANIFEST}
-    inputs["deployed"] = f"results/{DEPLOYED[wildcards.backend].format(stem)}"
+    if DEPLOYED[wildcards.backend] == ONNX and wildcards.variant in TFMOT_QAT:
+        offer = checkpoints.offer_qat_onnx.get(model=wildcards.model, variant=wildcards.variant)
+        if not read_json(offer.output.offer)["offered"]:
+            return {"offer": offer.output.offer}
+    inputs = {"deployed": f"results/{DEPLOYED[wildcards.backend].format(stem)}"}
     if wildcards.backend in SCORED and dtype == wildcards.dtype:
         inputs["scored"] = f"results/{SCORED[wildcards.backend].format(stem)}"
     if wildcards.backend == "tensorrt":
@@ -150,12 +152,9 @@ def table_outputs(name, label):
 
 def figure_outputs(stem, caption, subcategory, labels):
     """PNG (in the report) and SVG of one figure."""
-    png = f"results/figures/{stem}.png"
-    entry = {"category": "Figures", "subcategory": subcategory, "labels": labels}
-    return {
-        "png": report(png, caption=f"../report/{caption}.rst", **entry),
-        "svg": f"results/figures/{stem}.svg",
-    }
+    entry = dict(caption=f"../report/{caption}.rst", category="Figures", subcategory=subcategory)
+    png = report(f"results/figures/{stem}.png", **entry, labels=labels)
+    return {"png": png, "svg": f"results/figures/{stem}.svg"}
 
 
 def figure_targets():

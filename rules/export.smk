@@ -1,6 +1,6 @@
 # ONNX exports of each (model, variant), each checked on the test split against its source
 # before it is renamed into place: fp32 from (and against) Keras, fp16 and QDQ int8 from (and
-# against) that fp32 file on ONNX Runtime, so only export_onnx jobs start TensorFlow.
+# against) that fp32 file's scores on ONNX Runtime, so only export_onnx jobs start TensorFlow.
 
 
 rule export_onnx:
@@ -11,6 +11,8 @@ rule export_onnx:
     output:
         onnx="results/onnx/{model}/{variant}-{dtype}.onnx",
         check="results/onnx/{model}/{variant}-{dtype}.check.json",
+        # Its scores on the test split, from its check: the reference of fp16 and int8.
+        scores="results/onnx/{model}/{variant}-{dtype}.scores.npy",
     log:
         "results/logs/onnx/{model}/{variant}-{dtype}.log",
     benchmark:
@@ -36,6 +38,9 @@ rule export_onnx:
 use rule export_onnx as convert_onnx with:
     input:
         unpack(onnx_conversion_inputs),
+    output:
+        onnx="results/onnx/{model}/{variant}-{dtype}.onnx",
+        check="results/onnx/{model}/{variant}-{dtype}.check.json",
     wildcard_constraints:
         variant=variants.FLOAT_PATTERN,
         dtype="fp16|int8",
@@ -48,6 +53,31 @@ use rule export_onnx as convert_onnx with:
         int8_scheme=lambda w: int8_scheme(config) if w.dtype == "int8" else None,
 
 
+# Whether tf2onnx converts a QAT variant's int8 .tflite is only known by trying: the benchmarks
+# of its ONNX copy read this record first, and a file it cannot convert gets "not offered" rows.
+checkpoint offer_qat_onnx:
+    input:
+        tflite="results/tflite/{model}/{variant}-int8.tflite",
+    output:
+        offer="results/onnx/{model}/{variant}-int8.offer.json",
+    log:
+        "results/logs/onnx/{model}/{variant}-offer.log",
+    benchmark:
+        "results/benchmarks/onnx/{model}/{variant}-offer.tsv"
+    wildcard_constraints:
+        variant=variants.TFMOT_QAT_PATTERN,
+    conda:
+        "../envs/amrcomp.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        opset=export_settings(config)["opset"],
+    script:
+        "../workflow/scripts/export.py"
+
+
 # A QAT variant's ONNX copy, from its int8 .tflite by tf2onnx's TFLite path, checked on ONNX
 # Runtime against that file on LiteRT (amrcomp.export.qat); tf2onnx starts TensorFlow.
 use rule export_onnx as export_qat_onnx with:
@@ -55,6 +85,9 @@ use rule export_onnx as export_qat_onnx with:
         tflite="results/tflite/{model}/{variant}-int8.tflite",
         test=split_files("test"),
         manifest=DATA_MANIFEST,
+    output:
+        onnx="results/onnx/{model}/{variant}-{dtype}.onnx",
+        check="results/onnx/{model}/{variant}-{dtype}.check.json",
     wildcard_constraints:
         variant=variants.TFMOT_QAT_PATTERN,
         dtype="int8",

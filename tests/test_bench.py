@@ -127,7 +127,11 @@ def test_batch_input_tiles_frames():
 def check_schema(record: dict) -> None:
     assert set(RECORD_KEYS) <= set(record), set(RECORD_KEYS) - set(record)
     assert record["status"] in ("ok", "unsupported", "not_offered")
-    assert isinstance(record["size_bytes"], int) and isinstance(record["size_zip_bytes"], int)
+    sizes = record["size_bytes"], record["size_zip_bytes"]
+    if record["deployed_file"] is None:  # a QAT file with no ONNX copy: nothing to measure
+        assert record["status"] == "not_offered" and sizes == (None, None)
+    else:
+        assert all(isinstance(size, int) for size in sizes)
     assert isinstance(record["threads"], int) and record["batch_sizes"] == sorted(
         record["batch_sizes"]
     )
@@ -363,6 +367,32 @@ def test_litert_refusal_needs_a_named_op_and_dtype():
 def test_unknown_backend_is_named(tmp_path):
     with pytest.raises(ValueError, match="unknown backend 'tvm'"):
         open_runner("tvm", tmp_path, 1)
+
+
+def test_a_qat_file_tf2onnx_cannot_convert_is_not_offered_on_the_onnx_runtimes(tmp_path):
+    from amrcomp import records
+    from amrcomp.bench import benchmark_file
+    from amrcomp.tables.deployment import bench_measurements
+
+    offer = tmp_path / "qat-int8.offer.json"
+    reason = "no ONNX copy of this QAT .tflite (tf2onnx 1.17.0 from_tflite failed: KeyError: 'x')"
+    write_json(offer, {"offered": False, "reason": reason, "converter": "tf2onnx 1.17.0"})
+    labels = {**LABELS, "variant": "qat", "dtype": "int8", "backend": "openvino"}
+    # Nothing is loaded: neither a file nor the test split (the data folder does not exist).
+    record = benchmark_file(None, tmp_path / "no-data", SETTINGS, 0, labels, offer=offer)
+    check_schema(record)
+    assert (record["status"], record["message"], record["deployed_file"]) == (
+        "not_offered",
+        reason,
+        None,
+    )
+    path = tmp_path / "bench.json"
+    write_json(path, record)
+    row = bench_measurements(records.bench(path), 32, path)
+    assert row["note"] == f"not offered: {reason}" and np.isnan(row["size_mib"])
+    write_json(offer, {"offered": True, "reason": None, "converter": "tf2onnx 1.17.0"})
+    with pytest.raises(ValueError, match="offers an ONNX copy or gives no reason"):
+        benchmark_file(None, tmp_path, SETTINGS, 0, labels, offer=offer)
 
 
 # ---------------------------------------------------------------- workflow

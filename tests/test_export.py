@@ -383,6 +383,41 @@ def test_conversion_is_checked_against_the_fp32_export(
     assert against_keras["decisive_frames"] > 0 and against_keras["decisive_agreement"] == 0.0
 
 
+def test_conversions_are_checked_against_the_fp32_exports_stored_scores(model, data_dir, tmp_path):
+    """The fp32 export job stores its scores on the test split; fp16 and int8 are checked
+    against them with exactly the figures a fresh fp32 run gives, and scores of other frames
+    are refused before a converted file is kept."""
+    from amrcomp.models.io import save_model
+
+    save_model(model, tmp_path / "m.keras")
+    fp32, scores = tmp_path / "m-fp32.onnx", tmp_path / "m-fp32.scores.npy"
+    export.export_checked(
+        "fp32", tmp_path / "m.keras", fp32, data_dir, SETTINGS, 1, scores_out=scores
+    )
+    frames = load_split(data_dir, "test").model_input()
+    assert np.load(scores).shape == (len(frames), 11) and np.load(scores).dtype == np.float32
+    assert np.allclose(np.load(scores), onnx_predictor(fp32, 1)(frames), atol=1e-6)
+    for dtype in ("fp16", "int8"):
+        made = [
+            export.export_checked(
+                dtype, fp32, tmp_path / f"{dtype}-{i}.onnx", data_dir, SETTINGS, 1, CALIBRATION,
+                "onnxruntime", reference_scores=stored,
+            )["check"]
+            for i, stored in enumerate([None, scores])
+        ]  # fmt: skip
+        assert (
+            made[1].pop("reference_scores") == str(scores)
+            and made[0].pop("reference_scores") is None
+        )
+        assert made[0] == made[1]
+    np.save(scores, np.load(scores)[:-1])
+    with pytest.raises(ValueError, match=f"{len(frames) - 1} reference scores for {len(frames)}"):
+        export.export_checked(
+            "fp16", fp32, tmp_path / "other.onnx", data_dir, SETTINGS, 1, reference_scores=scores
+        )
+    assert not (tmp_path / "other.onnx").exists()
+
+
 def test_conversion_failures_name_the_fp32_export():
     frames = np.arange(2, dtype=np.float32)[:, None]
     fp32 = _scores([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
@@ -401,7 +436,8 @@ def test_conversion_failures_name_the_fp32_export():
 def test_convert_onnx_job_never_imports_tensorflow(exported, data_dir, tmp_path, dtype):
     """The rule script, run as Snakemake runs it (a fresh interpreter) on convert_onnx's inputs:
     no Keras model among them, and no TensorFlow (seconds of start-up per job) in the process."""
-    out = tmp_path / "out"
+    out, scores = tmp_path / "out", tmp_path / "fp32.scores.npy"  # as its export job stored them
+    np.save(scores, onnx_predictor(exported["fp32"], 1)(load_split(data_dir, "test").model_input()))
     code = f"""
 import json, runpy, sys
 sys.path.insert(0, {str(ROOT / "workflow")!r})
@@ -411,7 +447,7 @@ class Named(dict):
 
 snakemake = Named(
     wildcards=Named(model="m", variant="baseline", dtype={dtype!r}),
-    input=Named(fp32={str(exported["fp32"])!r}, test=[], manifest=""),
+    input=Named(fp32={str(exported["fp32"])!r}, fp32_scores={str(scores)!r}, test=[]),
     output=Named(onnx={str(out / "m.onnx")!r}, check={str(out / "m.check.json")!r}),
     params=Named(
         data_dir={str(data_dir)!r}, settings={SETTINGS!r}, calibration={CALIBRATION!r},
@@ -429,6 +465,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {TF_MODULES
     assert json.loads(proc.stdout.splitlines()[-1]) == [], "convert_onnx imported TensorFlow"
     record = json.loads((out / "m.check.json").read_text())
     assert record["check"]["reference"] == export.FP32_ONNX and record["check"]["passed"]
+    assert record["check"]["reference_scores"] == str(scores)
     assert record["source"] == str(exported["fp32"]) and (out / "m.onnx").exists()
 
 

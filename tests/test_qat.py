@@ -261,6 +261,20 @@ def test_onnx_not_offered_names_why_and_writes_nothing(tuned, splits, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["half.tflite"]
 
 
+def test_offer_says_whether_tf2onnx_converts_the_file(tuned, tmp_path):
+    from amrcomp.export.qat import offer
+
+    made = offer(tuned["qat"]["path"])
+    assert made["offered"] is True and made["converter"].startswith("tf2onnx 1.17")
+    broken = tmp_path / "half.tflite"
+    data = tuned["qat"]["path"].read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    refused = offer(broken)
+    assert refused["offered"] is False and refused["converter"] == made["converter"]
+    assert "tf2onnx 1.17" in refused["reason"] and "from_tflite failed" in refused["reason"]
+    assert refused["reason"].endswith("LiteRT runs the .tflite")
+
+
 def test_onnx_copy_needs_an_int8_file(pruned, splits, tmp_path):
     from amrcomp.export.qat import qat_onnx
 
@@ -269,3 +283,39 @@ def test_onnx_copy_needs_an_int8_file(pruned, splits, tmp_path):
     with pytest.raises(ValueError, match="not int8 in and out"):
         qat_onnx(fp32, tmp_path / "fp32.onnx", splits["test"].model_input())
     assert not (tmp_path / "fp32.onnx").exists()
+
+
+@pytest.mark.e2e
+def test_qat_rows_run_the_offered_copy_and_a_refused_file_is_not_offered(tiny_copy):
+    from amrcomp.atomic import read_json, write_json
+    from amrcomp.tablefile import read_table
+    from conftest import snakemake
+
+    results = tiny_copy / "results"
+    for model in ("model1", "model2"):
+        for variant in ("qat", "pqat-magnitude-50"):
+            made = read_json(results / f"onnx/{model}/{variant}-int8.offer.json")
+            assert made["offered"] is True and made["converter"].startswith("tf2onnx")
+            assert read_json(results / f"onnx/{model}/{variant}-int8.check.json")["check"]["passed"]
+            for backend in ("onnxruntime", "openvino"):
+                row = read_json(results / f"bench/{backend}/{model}/{variant}-int8.json")
+                assert row["deployed_file"] == f"results/onnx/{model}/{variant}-int8.onnx"
+                assert row["status"] == "ok"
+    # As if tf2onnx could not convert Model 1's qat file: its ONNX rows say why, nothing is built.
+    reason = "no ONNX copy of this QAT .tflite (tf2onnx from_tflite failed: a test); LiteRT runs it"
+    write_json(
+        results / "onnx/model1/qat-int8.offer.json",
+        {**made, "model": "model1", "variant": "qat", "offered": False, "reason": reason},
+    )
+    for stale in ("onnx", "check.json"):
+        (results / f"onnx/model1/qat-int8.{stale}").unlink()
+    proc = snakemake(tiny_copy, "results/front.csv")
+    assert "export_qat_onnx" not in proc.stderr and "offer_qat_onnx" not in proc.stderr
+    assert not (results / "onnx/model1/qat-int8.onnx").exists()
+    for backend in ("onnxruntime", "openvino"):
+        row = read_json(results / f"bench/{backend}/model1/qat-int8.json")
+        assert row["status"] == "not_offered" and row["message"] == reason
+        assert row["deployed_file"] is None and row["size_bytes"] is None
+    front = read_table(results / "front.parquet")[0].set_index(["model", "variant", "dtype"])
+    assert front.loc[("model1", "qat", "int8"), "fastest_backend"] == "litert"
+    assert front.loc[("model2", "qat", "int8"), "throughput_fps"] > 0

@@ -115,11 +115,13 @@ MIB = 2**20  # the paper's model sizes are MiB: Model 2's 858,123 fp16 weights p
 
 
 def sizes_mib(record: dict[str, Any]) -> dict[str, float]:
-    """A record's file size raw and zip-compressed, in MiB: the one place sizes are converted."""
+    """A record's file size raw and zip-compressed, in MiB: the one place sizes are converted.
+    NaN where there is no file (a QAT row with no ONNX copy: `amrcomp.export.qat.offer`)."""
     return {
-        "size_mib": record["size_bytes"] / MIB,
-        "size_zip_mib": record["size_zip_bytes"] / MIB,
-    }
+        f"size{part}_mib": float("nan") if record[f"size{part}_bytes"] is None
+        else record[f"size{part}_bytes"] / MIB
+        for part in ("", "_zip")
+    }  # fmt: skip
 
 
 class RecordError(ValueError):

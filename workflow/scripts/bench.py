@@ -23,7 +23,7 @@ def benchmark(log: logging.Logger) -> None:
     from amrcomp.bench import benchmark_file
 
     record = benchmark_file(
-        inputs.deployed,
+        inputs.get("deployed"),
         params.data_dir,
         params.settings,
         params.device,
@@ -32,6 +32,7 @@ def benchmark(log: logging.Logger) -> None:
         log,
         inputs.fp16_reference or None,
         inputs.get("scored"),
+        inputs.get("offer"),
     )
     write_json(snakemake.output[0], record)
 

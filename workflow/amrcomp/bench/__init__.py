@@ -182,18 +182,18 @@ def reused_evaluation(path: str | Path, test: Split) -> dict[str, Any] | None:
 
 
 def base_record(
-    deployed: str | Path, settings: dict[str, Any], labels: dict[str, str], device: int = 0
+    deployed: str | Path | None, settings: dict[str, Any], labels: dict[str, str], device: int = 0
 ) -> dict[str, Any]:
     """What every record says whatever its status: labels, settings, machine, the devices the
-    backend computes on (`amrcomp.machine.devices`), file sizes."""
+    backend computes on (`amrcomp.machine.devices`), file sizes (null: no file was made)."""
     return {
         **labels,
         "threads": int(settings["threads"]),
         "batch_sizes": settings["batch_sizes"],
-        "deployed_file": str(deployed),
+        "deployed_file": None if deployed is None else str(deployed),
         "machine": machine_info(),
         "devices": backend_devices(labels["backend"], device),
-        **file_sizes(deployed),
+        **(file_sizes(deployed) if deployed else {"size_bytes": None, "size_zip_bytes": None}),
         "evaluation_source": None,
     }
 
@@ -221,7 +221,7 @@ def no_figures(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def not_offered_record(
-    deployed: str | Path,
+    deployed: str | Path | None,
     settings: dict[str, Any],
     labels: dict[str, str],
     reason: str,
@@ -262,7 +262,7 @@ def unsupported_record(
 
 
 def benchmark_file(
-    deployed: str | Path,
+    deployed: str | Path | None,
     data_dir: str | Path,
     settings: dict[str, Any],
     device: int,
@@ -271,6 +271,7 @@ def benchmark_file(
     log: logging.Logger | None = None,
     fp16_reference: str | Path | None = None,
     scored: str | Path | None = None,
+    offer: str | Path | None = None,
 ) -> dict[str, Any]:
     """The record of one deployed file on the backend `labels["backend"]`, over the test split.
 
@@ -279,8 +280,17 @@ def benchmark_file(
     an earlier job's record of the file's evaluation on this runtime (`reused_evaluation`).
     The test split is read into memory: timed batches must not page in from disk. A bf16 row
     first asks whether the backend offers bf16 here, and records why not without loading.
+    `offer` (with no `deployed` file) is the record of a QAT .tflite tf2onnx could not convert
+    (`amrcomp.export.qat.offer`): the row is not offered, for its reason.
     """
     backend = labels["backend"]
+    if offer is not None:
+        found = read_json(offer)
+        if found.get("offered") is not False or not found.get("reason"):
+            raise ValueError(f"{offer} offers an ONNX copy or gives no reason; delete it and rerun")
+        if log:
+            log.info("%s not offered: %s", backend, found["reason"])
+        return not_offered_record(None, settings, labels, found["reason"], device)
     if labels["dtype"] == "bf16":
         capabilities = None
         if backend == "openvino":

@@ -201,14 +201,18 @@ def op_counts(path: str | Path) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+Reference = Callable[[np.ndarray], np.ndarray] | np.ndarray  # a predictor, or its scores
+
+
 def compare(
-    reference: Callable[[np.ndarray], np.ndarray],
+    reference: Reference,
     candidate: Callable[[np.ndarray], np.ndarray],
     frames: np.ndarray,
     batch_size: int = 1024,
     labels: np.ndarray | None = None,
     margin: float = 0.1,
     reference_name: str = KERAS,
+    keep_scores: bool = False,
 ) -> dict[str, Any]:
     """How closely a candidate predictor follows a reference on the same frames.
 
@@ -218,15 +222,22 @@ def compare(
     only decisive frames tell a faithful quantised export from a broken one. With `labels`,
     also both accuracies, the candidate's accuracy drop and its class per frame
     (`predicted_classes`, an array: the evaluation the export's benchmark reuses).
+    `reference` is a predictor or its scores of `frames`, computed before (the fp32 export's,
+    which fp16 and int8 are checked against); `keep_scores` returns the candidate's (`scores`).
     """
     if len(frames) == 0:
         raise ValueError("no frames to compare the export on (empty test split)")
+    if not callable(reference) and len(reference) != len(frames):
+        raise ValueError(f"{len(reference)} reference scores for {len(frames)} frames")
     max_diff, agree, decisive, decisive_agree, ref_hits, hits = 0.0, 0, 0, 0, 0, 0
-    predicted = np.empty(len(frames), dtype=np.int64)
+    predicted, kept = np.empty(len(frames), dtype=np.int64), []
     for start in range(0, len(frames), batch_size):
         batch = frames[start : start + batch_size]
-        ref = np.asarray(reference(batch), dtype=np.float64)
-        got = np.asarray(candidate(batch), dtype=np.float64)
+        ref = reference(batch) if callable(reference) else reference[start : start + len(batch)]
+        ref, scores = np.asarray(ref, dtype=np.float64), candidate(batch)
+        got = np.asarray(scores, dtype=np.float64)
+        if keep_scores:
+            kept.append(np.asarray(scores, dtype=np.float32))
         if ref.shape != got.shape:
             raise ExportCheckFailed(
                 f"export returns scores of shape {got.shape}; {reference_name} returns {ref.shape}"
@@ -262,6 +273,8 @@ def compare(
             accuracy_drop=(ref_hits - hits) / len(frames),
             predicted_classes=predicted,
         )
+    if keep_scores:
+        figures["scores"] = np.concatenate(kept)
     return figures
 
 
@@ -313,7 +326,7 @@ def verdict(
 
 
 def check_export(
-    reference_predict: Callable[[np.ndarray], np.ndarray],
+    reference_predict: Reference,
     onnx_path: str | Path,
     dtype: str,
     frames: np.ndarray,
@@ -324,6 +337,7 @@ def check_export(
     margin: float = 0.1,
     accuracy_drop_max: float | None = None,
     reference_name: str = KERAS,
+    keep_scores: bool = False,
 ) -> dict[str, Any]:
     """Run the export on ONNX Runtime's CPU provider beside its reference and apply `verdict`.
 
@@ -332,12 +346,19 @@ def check_export(
     If ONNX Runtime has no CPU kernel for the fp16/int8 graph, the same comparison and verdict
     run on onnx's reference evaluator over a seeded draw of `REFERENCE_CHECK_FRAMES` frames,
     so no file reaches TensorRT unchecked; if that evaluator cannot run it either, the check
-    fails. fp32 must always run on ONNX Runtime.
+    fails. fp32 must always run on ONNX Runtime. `keep_scores`: see `compare`.
     """
     try:
         candidate = onnx_predictor(onnx_path, threads)
         figures = compare(
-            reference_predict, candidate, frames, batch_size, labels, margin, reference_name
+            reference_predict,
+            candidate,
+            frames,
+            batch_size,
+            labels,
+            margin,
+            reference_name,
+            keep_scores,
         )
     except BackendUnsupported as err:
         if dtype == "fp32":
@@ -359,7 +380,7 @@ def check_export(
 
 
 def reference_check(
-    reference_predict: Callable[[np.ndarray], np.ndarray],
+    reference_predict: Reference,
     onnx_path: str | Path,
     dtype: str,
     frames: np.ndarray,
@@ -373,6 +394,8 @@ def reference_check(
     """`check_export` of a file ONNX Runtime refused (`refusal` is its message), on onnx's
     reference evaluator over a seeded draw of the frames (the reference itself runs as given)."""
     index = draw_indices(len(frames), REFERENCE_CHECK_FRAMES, REFERENCE_CHECK_SEED)
+    if not callable(reference_predict):
+        reference_predict = np.asarray(reference_predict)[index]
     try:
         figures = compare(
             reference_predict,
@@ -437,6 +460,8 @@ def export_checked(
     calibration: dict[str, Any] | None = None,
     int8_scheme: str | None = None,
     log: logging.Logger | None = None,
+    scores_out: str | Path | None = None,
+    reference_scores: str | Path | None = None,
 ) -> dict[str, Any]:
     """Export, check against the source on the test split, and return the check record.
 
@@ -446,6 +471,8 @@ def export_checked(
     The export is written to a temporary file and renamed to `out` only after its check
     passed: a failing check (ExportCheckFailed) leaves no ONNX file behind. `settings` is
     `amrcomp.settings.export_settings`, `calibration` `onnx_calibration` (int8 only).
+    The fp32 export's scores on the test split go to `scores_out` (.npy): its fp16 and int8
+    conversions are checked against them (`reference_scores`) instead of running it again.
     """
     import onnx
 
@@ -469,7 +496,10 @@ def export_checked(
             else:
                 quantization = calibrated_int8(source, tmp, data_dir, calibration, int8_scheme, log)
             reference = {"name": FP32_ONNX, "runtime": ORT_CPU}
-            predict = onnx_predictor(source, threads)
+            if reference_scores:  # computed by the fp32 export's own check
+                predict = np.load(reference_scores)
+            else:
+                predict = onnx_predictor(source, threads)
         check = check_export(
             predict,
             tmp,
@@ -479,9 +509,14 @@ def export_checked(
             batch_size=settings["batch_size"],
             labels=test.labels,
             reference_name=reference["name"],
+            keep_scores=scores_out is not None,
             **settings["check"],
         )
         check["reference_runtime"] = reference["runtime"]
+        check["reference_scores"] = None if reference_scores is None else str(reference_scores)
+        if scores_out is not None:
+            with atomic_path(scores_out, suffix=".npy") as scores:
+                np.save(scores, check.pop("scores"))
         classes = read_manifest(data_dir)["classes"]
         evaluation = runtime_evaluation(check, test, classes, threads)
         if log:

@@ -3,6 +3,8 @@
 tf2onnx's per-tensor fake-quant support does not cover tfmot's per-channel, narrow-range weight
 quantisers, so the Keras QAT model is not exported; its converted .tflite is, through tf2onnx's
 TFLite path, then checked against the .tflite on LiteRT like every export against its source.
+Whether tf2onnx can convert a file is only known by trying: checkpoint `offer_qat_onnx` tries
+first (`offer`), and a file it cannot convert gets "not offered" benchmark rows, not a copy.
 """
 
 from __future__ import annotations
@@ -27,6 +29,49 @@ class NotOffered(RuntimeError):
         self.reason = reason
 
 
+def convert(tflite_path: str | Path, opset: int | None = None):
+    """tf2onnx's ONNX model of a QAT int8 .tflite (its TFLite path), taking float32 frames "iq"
+    and returning float32 "scores" like the other ONNX exports: the .tflite's int8 input/output
+    quantisation becomes a QuantizeLinear and a DequantizeLinear at the graph's ends.
+
+    Raises NotOffered with the converter's reason when tf2onnx cannot make a valid copy.
+    tf2onnx imports TensorFlow.
+    """
+    import tf2onnx
+
+    from amrcomp.runtimes import litert_interpreter
+
+    try:
+        proto, _ = tf2onnx.convert.from_tflite(str(tflite_path), opset=opset)
+    except Exception as err:  # noqa: BLE001 - any converter failure means no ONNX copy
+        raise NotOffered(f"tf2onnx {tf2onnx.__version__} from_tflite failed: {brief(err)}") from err
+    interpreter = litert_interpreter(tflite_path)
+    ends = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    if any(np.dtype(end["dtype"]) != np.int8 for end in ends):
+        raise ValueError(f"{tflite_path}: not int8 in and out; qat_onnx takes convert_qat's files")
+    return float_io(proto, ends[0]["quantization"], ends[1]["quantization"])
+
+
+def brief(err: Exception) -> str:
+    """An exception's type and the first line of its message, short enough for a table note."""
+    return f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:160]}"
+
+
+def offer(tflite_path: str | Path, opset: int | None = None) -> dict[str, Any]:
+    """Whether tf2onnx can make the ONNX copy ONNX Runtime and OpenVINO would run (checkpoint
+    `offer_qat_onnx`): a benchmark row of a file it cannot convert is then "not offered", with
+    this reason, instead of a failed run."""
+    import tf2onnx
+
+    converter = f"tf2onnx {tf2onnx.__version__} (from_tflite)"
+    try:
+        convert(tflite_path, opset)
+    except NotOffered as err:
+        reason = f"no ONNX copy of this QAT .tflite ({err.reason}); LiteRT runs the .tflite"
+        return {"offered": False, "reason": reason, "converter": converter}
+    return {"offered": True, "reason": None, "converter": converter}
+
+
 def qat_onnx(
     tflite_path: str | Path,
     onnx_path: str | Path,
@@ -36,31 +81,18 @@ def qat_onnx(
     opset: int | None = None,
     margin: float = 0.1,
 ) -> dict[str, Any]:
-    """ONNX copy of a QAT int8 .tflite by tf2onnx's TFLite path, checked on ONNX Runtime against
-    the .tflite on LiteRT over `frames` (n, 2, L, 1) and written atomically only if it passed.
+    """ONNX copy of a QAT int8 .tflite (`convert`), checked on ONNX Runtime against the .tflite
+    on LiteRT over `frames` (n, 2, L, 1) and written atomically only if it passed.
 
-    It takes float32 frames "iq" and returns float32 "scores" like the other ONNX exports: the
-    .tflite's int8 input/output quantisation becomes a QuantizeLinear and a DequantizeLinear at
-    the graph's ends. Raises NotOffered when tf2onnx cannot convert the file and
-    `ExportCheckFailed` when the copy disagrees. tf2onnx imports TensorFlow.
+    Raises NotOffered when tf2onnx cannot convert the file and `ExportCheckFailed` when the
+    copy disagrees.
     """
     import onnx
     import tf2onnx
 
-    from amrcomp.runtimes import OrtSession, litert_interpreter, litert_predictor
+    from amrcomp.runtimes import OrtSession, litert_predictor
 
-    try:
-        proto, _ = tf2onnx.convert.from_tflite(str(tflite_path), opset=opset)
-    except Exception as err:  # noqa: BLE001 - any converter failure means no ONNX copy
-        detail = (str(err).splitlines() or [""])[0][:160]
-        raise NotOffered(
-            f"tf2onnx {tf2onnx.__version__} from_tflite failed: {type(err).__name__}: {detail}"
-        ) from err
-    interpreter = litert_interpreter(tflite_path)
-    ends = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    if any(np.dtype(end["dtype"]) != np.int8 for end in ends):
-        raise ValueError(f"{tflite_path}: not int8 in and out; qat_onnx takes convert_qat's files")
-    proto = float_io(proto, ends[0]["quantization"], ends[1]["quantization"])
+    proto = convert(tflite_path, opset)
     reference = "the QAT .tflite on LiteRT"
     with atomic_path(onnx_path, suffix=".onnx") as tmp:
         onnx.save(proto, str(tmp))
@@ -126,7 +158,10 @@ def float_io(proto, quant_in: tuple[float, int], quant_out: tuple[float, int]):
         opset_imports=proto.opset_import,
         ir_version=proto.ir_version,
     )
-    onnx.checker.check_model(wrapped, full_check=True)
+    try:
+        onnx.checker.check_model(wrapped, full_check=True)
+    except onnx.checker.ValidationError as err:
+        raise NotOffered(f"tf2onnx's graph is not valid ONNX: {brief(err)}") from err
     return wrapped
 
 
@@ -134,8 +169,8 @@ def export_qat(
     tflite_path: str | Path, out: str | Path, params: Any, threads: int, log=None
 ) -> dict[str, Any]:
     """The rule's record: `qat_onnx` over the test split with the export check's settings
-    (`params.settings`: amrcomp.settings.export_settings); a file tf2onnx cannot convert fails
-    the job naming the way out."""
+    (`params.settings`: amrcomp.settings.export_settings). A file tf2onnx cannot convert fails
+    the job: the benchmarks never ask for it (`offer`), so only an explicit target gets here."""
     from amrcomp.frames import load_split
     from amrcomp.sizes import file_sizes
 
@@ -148,8 +183,8 @@ def export_qat(
         )  # fmt: skip
     except NotOffered as err:
         raise NotOffered(
-            f"{err.reason}; leave onnxruntime and openvino out of qat.backends to deploy this "
-            "variant on LiteRT only"
+            f"{err.reason}; there is no ONNX copy of {tflite_path} to build (its ONNX Runtime "
+            "and OpenVINO benchmark rows say 'not offered'); LiteRT runs the .tflite"
         ) from err
     if log:
         log.info("check on %d test frames: %s", len(test), record["check"])
