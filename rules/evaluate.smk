@@ -7,7 +7,9 @@ rule evaluate_keras:
         test=split_files("test"),
         manifest=DATA_MANIFEST,
     output:
-        "results/eval/{model}/{variant}-fp32.json",
+        json="results/eval/{model}/{variant}-fp32.json",
+        # Its scores per test frame: the reference its fp32 ONNX export is checked against.
+        scores="results/eval/{model}/{variant}-fp32.scores.npy",
     log:
         "results/logs/eval/{model}/{variant}-fp32.log",
     benchmark:
@@ -32,7 +34,7 @@ use rule evaluate_keras as evaluate_tflite with:
         test=split_files("test"),
         manifest=DATA_MANIFEST,
     output:
-        "results/eval/tflite/{model}/{variant}-{dtype}.json",
+        json="results/eval/tflite/{model}/{variant}-{dtype}.json",
     log:
         "results/logs/eval_tflite/{model}/{variant}-{dtype}.log",
     benchmark:

@@ -1,11 +1,14 @@
-# ONNX exports of each (model, variant), each checked on the test split against its source
-# before it is renamed into place: fp32 from (and against) Keras, fp16 and QDQ int8 from (and
-# against) that fp32 file's scores on ONNX Runtime, so only export_onnx jobs start TensorFlow.
+# ONNX exports of each (model, variant), each checked on the test split against its source's
+# scores before it is renamed into place: fp32 from Keras (its scores: evaluate_keras'), fp16
+# and QDQ int8 from the fp32 file (its scores: its check's on ONNX Runtime), so only export_onnx
+# jobs start TensorFlow, and no job runs a source again to check its export.
 
 
 rule export_onnx:
     input:
         model=keras_model,
+        # The Keras model's scores per test frame, from its evaluation: the check's reference.
+        keras_scores="results/eval/{model}/{variant}-fp32.scores.npy",
         test=split_files("test"),
         manifest=DATA_MANIFEST,
     output:

@@ -22,7 +22,7 @@ from amrcomp.atomic import write_json  # noqa: E402
 from amrcomp.frames import Split, load_split, write_split  # noqa: E402
 from amrcomp.models import build_model  # noqa: E402
 from amrcomp.runtimes import onnx_predictor  # noqa: E402
-from amrcomp.scoring import encode_classes  # noqa: E402
+from amrcomp.scoring import decode_classes, encode_classes  # noqa: E402
 from conftest import ROOT, snakemake  # noqa: E402
 
 N_FRAMES = 96
@@ -383,17 +383,31 @@ def test_conversion_is_checked_against_the_fp32_export(
     assert against_keras["decisive_frames"] > 0 and against_keras["decisive_agreement"] == 0.0
 
 
-def test_conversions_are_checked_against_the_fp32_exports_stored_scores(model, data_dir, tmp_path):
-    """The fp32 export job stores its scores on the test split; fp16 and int8 are checked
-    against them with exactly the figures a fresh fp32 run gives, and scores of other frames
-    are refused before a converted file is kept."""
+def test_exports_are_checked_against_their_sources_stored_scores(model, data_dir, tmp_path):
+    """Each source's scores of the test split are stored by the job that computed them: the
+    Keras model's by its evaluation, the fp32 export's by its check. The fp32 export is checked
+    against the former, fp16 and int8 against the latter, with the figures a fresh run of the
+    source gives; scores of other frames are refused before a converted file is kept."""
+    from amrcomp.evaluate import keras_record
     from amrcomp.models.io import save_model
 
     save_model(model, tmp_path / "m.keras")
+    test = load_split(data_dir, "test")
+    record, keras_scores = keras_record(str(tmp_path / "m.keras"), test, ["c"] * 11, 40)
+    assert keras_scores.dtype == np.float32 and len(keras_scores) == len(test)
+    assert np.array_equal(keras_scores.argmax(1), decode_classes(record["predicted"]))
+    np.save(tmp_path / "keras.npy", keras_scores)
     fp32, scores = tmp_path / "m-fp32.onnx", tmp_path / "m-fp32.scores.npy"
-    export.export_checked(
-        "fp32", tmp_path / "m.keras", fp32, data_dir, SETTINGS, 1, scores_out=scores
-    )
+    checks = [
+        export.export_checked(
+            "fp32", tmp_path / "m.keras", fp32, data_dir, SETTINGS, 1, scores_out=scores,
+            reference_scores=stored,
+        )["check"]
+        for stored in (None, tmp_path / "keras.npy")
+    ]  # fmt: skip
+    assert checks[1].pop("reference_scores") == str(tmp_path / "keras.npy")
+    assert checks[1].pop("max_abs_diff") == pytest.approx(checks[0].pop("max_abs_diff"), abs=1e-6)
+    assert checks[0].pop("reference_scores") is None and checks[0] == checks[1]
     frames = load_split(data_dir, "test").model_input()
     assert np.load(scores).shape == (len(frames), 11) and np.load(scores).dtype == np.float32
     assert np.allclose(np.load(scores), onnx_predictor(fp32, 1)(frames), atol=1e-6)

@@ -9,15 +9,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
 from amrcomp.frames import Split
 from amrcomp.scoring import evaluate
 
 
 def keras_record(
     path: str, test: Split, classes: list[str], batch_size: int, qkeras: bool = False
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], np.ndarray]:
     """Evaluation of a .keras file (`qkeras`: a QKeras model, whose layers need their classes),
-    with its per-layer cost (Tables I, III) and file sizes."""
+    with its per-layer cost (Tables I, III) and file sizes, and its scores of every test frame
+    (float32): the reference its fp32 ONNX export is checked against without running it again."""
     from amrcomp.models.cost import layer_costs, totals
     from amrcomp.models.io import load_model
     from amrcomp.sizes import file_sizes
@@ -28,10 +31,16 @@ def keras_record(
         model = load_model(path, custom_objects=custom_objects())
     else:
         model = load_model(path)
-    record = evaluate(lambda x: model(x, training=False).numpy(), test, classes, batch_size)
+    scores: list[np.ndarray] = []
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        scores.append(model(x, training=False).numpy())
+        return scores[-1]
+
+    record = evaluate(predict, test, classes, batch_size)
     layers = layer_costs(model)
     extra = {"dtype": "fp32", "backend": "keras", "layers": layers, "totals": totals(layers)}
-    return {**record, **extra, **file_sizes(path)}
+    return {**record, **extra, **file_sizes(path)}, np.concatenate(scores).astype(np.float32)
 
 
 def tflite_record(

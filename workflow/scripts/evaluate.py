@@ -1,8 +1,11 @@
 """Rules `evaluate_keras` and `evaluate_tflite`: accuracy overall, per SNR and per class of one
-model file on the whole test split (Keras in TensorFlow, .tflite on LiteRT)."""
+model file on the whole test split (Keras in TensorFlow, .tflite on LiteRT); a Keras model's
+scores per frame too (the reference of its fp32 ONNX export's check)."""
+
+import numpy as np
 
 from amrcomp import frames, machine, tfsetup, variants
-from amrcomp.atomic import write_json
+from amrcomp.atomic import atomic_path, write_json
 from amrcomp.logs import logged
 
 wc, rule = snakemake.wildcards, snakemake.rule
@@ -18,7 +21,9 @@ with logged(snakemake.log[0], f"{rule} {wc.model}/{wc.variant}-{dtype}") as log:
         tfsetup.configure(snakemake.threads, 0)
         devices = tfsetup.job_devices(log)
         qkeras = variants.parse(wc.variant).training == "qkeras"  # its layers' classes to load
-        record = evaluate.keras_record(path, test, classes, batch, qkeras)
+        record, scores = evaluate.keras_record(path, test, classes, batch, qkeras)
+        with atomic_path(snakemake.output.scores) as out:
+            np.save(out, scores)
     else:
         devices = machine.devices()  # LiteRT's CPU kernels
         record = evaluate.tflite_record(path, test, classes, batch, snakemake.threads)

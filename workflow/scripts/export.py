@@ -41,7 +41,7 @@ with logged(snakemake.log[0], f"{snakemake.rule} {wc.model}/{wc.variant}-{dtype}
             int8_scheme=params.get("int8_scheme"),
             log=log,
             scores_out=snakemake.output.get("scores"),
-            reference_scores=inputs.get("fp32_scores"),
+            reference_scores=inputs.get("keras_scores") or inputs.get("fp32_scores"),
         )
     out = snakemake.output.get("offer") or snakemake.output.check
     write_json(out, {"model": wc.model, "variant": wc.variant, **record})

@@ -471,8 +471,9 @@ def export_checked(
     The export is written to a temporary file and renamed to `out` only after its check
     passed: a failing check (ExportCheckFailed) leaves no ONNX file behind. `settings` is
     `amrcomp.settings.export_settings`, `calibration` `onnx_calibration` (int8 only).
-    The fp32 export's scores on the test split go to `scores_out` (.npy): its fp16 and int8
-    conversions are checked against them (`reference_scores`) instead of running it again.
+    `reference_scores` (.npy) are the source's scores of the test split, computed before (the
+    Keras model's by its evaluation, the fp32 export's by its check): the check compares with
+    them instead of running the source again. The fp32 export's scores go to `scores_out`.
     """
     import onnx
 
@@ -496,10 +497,9 @@ def export_checked(
             else:
                 quantization = calibrated_int8(source, tmp, data_dir, calibration, int8_scheme, log)
             reference = {"name": FP32_ONNX, "runtime": ORT_CPU}
-            if reference_scores:  # computed by the fp32 export's own check
-                predict = np.load(reference_scores)
-            else:
-                predict = onnx_predictor(source, threads)
+            predict = None if reference_scores else onnx_predictor(source, threads)
+        if reference_scores:  # the source's own job computed them (evaluation, fp32 check)
+            predict = np.load(reference_scores)
         check = check_export(
             predict,
             tmp,
