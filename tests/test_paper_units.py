@@ -232,7 +232,8 @@ def test_table3_rule_reads_every_prune_summary():
     assert "prune=PRUNE_SUMMARIES," in table3
     common = (ROOT / "rules" / "common.smk").read_text()
     summaries = (
-        "PRUNE_SUMMARIES = prune_summaries({m: finetuned_variants(config, m) for m in MODELS})"
+        "FINETUNED = {m: [variants.model_stem(v) for v in finetuned_variants(config, m)] for m in "
+        'MODELS}\nPRUNE_SUMMARIES = per_variant("results/models/{model}/{variant}.json", FINETUNED)'
     )
     assert summaries in common
     assert len(common.splitlines()) <= 175
