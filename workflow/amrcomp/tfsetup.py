@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
+import time
 from typing import Any
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -22,8 +24,14 @@ def configure(threads: int | None = None, seed: int | None = None, deterministic
     Deterministic ops make two runs with the same seed give the same weights on CPU.
     """
     import numpy as np
-    import tensorflow as tf
 
+    first = "tensorflow" not in sys.modules
+    started = time.perf_counter()
+    import tensorflow as tf
+    import tf_keras  # noqa: F401 - what every caller goes on to use: part of the import cost
+
+    if first:  # a job's share of the DAG's per-job overhead (benchmarks/bench_dag.py)
+        logging.getLogger(__name__).info("TensorFlow import %.2f s", time.perf_counter() - started)
     if threads:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(int(threads))
