@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
@@ -33,6 +34,14 @@ def test_log_carries_start_up_and_total(tmp_path):
     text = path.read_text()
     assert "start-up" in text and "finished after" in text
     assert overhead_of(text)["start_up"] >= 0.0
+
+
+def test_logging_is_left_as_it_was(tmp_path):
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    with logged(tmp_path / "job.log", "job"):
+        assert root.level == logging.INFO
+    assert (root.level, list(root.handlers)) == before
 
 
 def test_failed_job_ends_with_its_traceback(tmp_path):

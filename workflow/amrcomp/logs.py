@@ -48,6 +48,7 @@ def logged(log_path: str | Path | None, name: str) -> Iterator[logging.Logger]:
     age = process_age()
     started = time.perf_counter()
     root = logging.getLogger()
+    level = root.level  # restored on exit: a caller's logging (a test run, say) is left as it was
     root.setLevel(logging.INFO)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -71,3 +72,4 @@ def logged(log_path: str | Path | None, name: str) -> Iterator[logging.Logger]:
         for handler in handlers:
             root.removeHandler(handler)
             handler.close()
+        root.setLevel(level)
