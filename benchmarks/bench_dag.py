@@ -27,7 +27,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from amrcomp.logs import TOTAL_RE, overhead_of  # noqa: E402
+from amrcomp.logs import job_total, loaded_tensorflow, overhead_of  # noqa: E402
 
 COLUMNS = {
     "jobs": "jobs",
@@ -50,15 +50,14 @@ def job_table(results: Path) -> pd.DataFrame:
         seconds = float(pd.read_csv(tsv, sep="\t")["s"].iloc[-1])
         log = (results / "logs" / rel).with_suffix(".log")
         text = log.read_text(errors="replace") if log.exists() else ""
-        over = overhead_of(text)
-        total = TOTAL_RE.search(text)
+        total = job_total(text)
         rows.append(
             {
                 "stage": rel.parts[0],
                 "seconds": seconds,
-                **over,
-                "outside": seconds - float(total.group(1)) if total else 0.0,
-                "tf_jobs": int("(TensorFlow loaded)" in text),
+                **overhead_of(text),
+                "outside": seconds - total if total is not None else 0.0,
+                "tf_jobs": int(loaded_tensorflow(text)),
             }
         )
     return pd.DataFrame(rows, columns=["stage", *SUMMED])

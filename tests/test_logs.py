@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from amrcomp.logs import logged, overhead_of, process_age
+from amrcomp.logs import job_total, loaded_tensorflow, logged, overhead_of, process_age
 
 
 def test_process_age_counts_from_this_process_start():
@@ -32,8 +32,9 @@ def test_log_carries_start_up_and_total(tmp_path):
     with logged(path, "job") as log:
         log.info("working")
     text = path.read_text()
-    assert "start-up" in text and "finished after" in text
+    assert "start-up" in text and job_total(text) is not None
     assert overhead_of(text)["start_up"] >= 0.0
+    assert loaded_tensorflow(text) == ("tensorflow" in sys.modules)
 
 
 def test_logging_is_left_as_it_was(tmp_path):
@@ -79,7 +80,7 @@ def test_every_job_of_the_tiny_run_logs_its_overhead(tiny_run):
     for log in logs:
         text = log.read_text(errors="replace")
         job = JOB_LINE.search(text)
-        assert job and "finished after" in text, f"{log} lacks its start-up or total line"
-        if TENSORFLOW_FREE.match(job.group(1)) and "(TensorFlow loaded)" in text:
+        assert job and job_total(text) is not None, f"{log} lacks its start-up or total line"
+        if TENSORFLOW_FREE.match(job.group(1)) and loaded_tensorflow(text):
             loaded.append(str(log.relative_to(tiny_run)))
     assert not loaded, f"jobs that need no TensorFlow loaded it: {loaded}"

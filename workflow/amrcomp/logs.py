@@ -23,6 +23,7 @@ FINISHED = "finished after %.2f s in all (TensorFlow %s)"
 START_UP_RE = re.compile(r"start-up ([0-9.]+) s before this line")
 IMPORT_RE = re.compile(r"TensorFlow import ([0-9.]+) s")
 TOTAL_RE = re.compile(r"finished after ([0-9.]+) s in all")
+TF_LOADED_RE = re.compile(r"finished after [0-9.]+ s in all \(TensorFlow loaded\)")
 
 
 def process_age() -> float | None:
@@ -40,6 +41,17 @@ def overhead_of(log_text: str) -> dict[str, float]:
     """The start-up and TensorFlow-import seconds one job's log reports (0 where it has none)."""
     found = {"start_up": START_UP_RE.search(log_text), "tf_import": IMPORT_RE.search(log_text)}
     return {key: float(m.group(1)) if m else 0.0 for key, m in found.items()}
+
+
+def job_total(log_text: str) -> float | None:
+    """The seconds a finished job's log reports in all (None: it did not finish)."""
+    found = TOTAL_RE.search(log_text)
+    return float(found.group(1)) if found else None
+
+
+def loaded_tensorflow(log_text: str) -> bool:
+    """Whether a finished job's log says its process had TensorFlow loaded."""
+    return bool(TF_LOADED_RE.search(log_text))
 
 
 @contextlib.contextmanager
